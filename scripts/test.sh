@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The README test command: creates .venv if missing, installs baaskit with its dev extras, runs the
+# linters and the test suite (unit, property tests at the CI budget, integration on loopback).
+# Slow suites (marker `slow`) are excluded here; scripts/soak.sh and scripts/slow.sh run them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q -e '.[dev]'
+export HYPOTHESIS_PROFILE=${HYPOTHESIS_PROFILE:-ci}
+echo "== proto: generated code matches the .proto files"
+bash scripts/gen_proto.sh --check
+echo "== ruff"
+.venv/bin/ruff check .
+echo "== pytest (HYPOTHESIS_PROFILE=$HYPOTHESIS_PROFILE)"
+exec .venv/bin/python -m pytest -m "not slow" -p no:cacheprovider "$@"
