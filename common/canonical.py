@@ -37,15 +37,23 @@ def _check(value: Any, path: str) -> None:
 
 def dumps(value: Any) -> bytes:
     """Encode `value` canonically. Raises CanonicalError for data that has no canonical form."""
-    _check(value, "$")
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    try:
+        _check(value, "$")
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return text.encode()
+    except CanonicalError:
+        raise
+    except (ValueError, RecursionError) as exc:  # lone surrogates, ints past the digit limit, depth
+        raise CanonicalError(f"{type(exc).__name__}: {exc}") from None
 
 
 def loads(data: bytes) -> Any:
     """Decode canonical JSON; rejects floats and non-canonical encodings (so a hash is unambiguous)."""
     try:
         value = json.loads(data.decode("utf-8"), parse_float=_reject_float, parse_constant=_reject_const)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except CanonicalError:
+        raise
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, int digit limit
         raise CanonicalError(f"not valid JSON: {exc}") from None
     if dumps(value) != data:
         raise CanonicalError("JSON is not in canonical form (sorted keys, no spaces)")
