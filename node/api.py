@@ -1,0 +1,219 @@
+"""The client API (Api service of api.proto): gRPC glue, request checks and status mapping.
+
+The node's state is reached through the narrow `ApiBackend` protocol (implemented by
+node/service.py), so this module holds no consensus or storage logic. Every error is a gRPC status
+with a message (grpc_errors.ApiError); nothing a client sends can crash or stall the node.
+Subscriptions: each subscriber has a bounded queue; a subscriber that falls behind is dropped with
+RESOURCE_EXHAUSTED instead of slowing the node down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+import grpc
+from baaskit import canonical
+from baaskit.wire.v1 import api_pb2, api_pb2_grpc, types_pb2
+
+from .grpc_errors import ApiError
+
+log = logging.getLogger(__name__)
+
+MAX_TXS_PER_SUBMIT = 10_000
+MAX_WAIT_TXS = 10_000
+MAX_WAIT_MS = 120_000
+SUBSCRIBER_QUEUE = 1_024
+
+
+class ApiBackend(Protocol):
+    def admit(self, txs: list[types_pb2.TxEnvelope]) -> list[api_pb2.TxAck]:
+        """All-or-nothing admission; raises ApiError."""
+        ...
+
+    async def wait_txs(self, tx_ids: list[bytes], timeout_s: float) -> list[api_pb2.TxPosition]: ...
+
+    def tx_proof(self, tx_id: bytes) -> api_pb2.TxProof | None: ...
+
+    def certified_block(self, height: int) -> types_pb2.CertifiedBlock | None:
+        """height 0 = latest."""
+        ...
+
+    def query(self, contract: str, method: str, args: dict[str, Any]) -> tuple[bytes, int]:
+        """(canonical JSON result, height); raises ApiError."""
+        ...
+
+    def block_event(self, height: int) -> api_pb2.BlockEvent | None: ...
+
+    def height(self) -> int: ...
+
+    def status(self) -> api_pb2.StatusResponse: ...
+
+
+class _Subscriber:
+    def __init__(self, limit: int) -> None:
+        self.queue: asyncio.Queue[api_pb2.BlockEvent] = asyncio.Queue(limit)
+        self.overflowed = asyncio.Event()
+
+
+class SubscriptionHub:
+    """Fans committed blocks out to subscribers without ever blocking the publisher."""
+
+    def __init__(self, limit: int = SUBSCRIBER_QUEUE) -> None:
+        self._limit = limit
+        self._subs: set[_Subscriber] = set()
+        self.dropped = 0
+
+    def __len__(self) -> int:
+        return len(self._subs)
+
+    def add(self) -> _Subscriber:
+        sub = _Subscriber(self._limit)
+        self._subs.add(sub)
+        return sub
+
+    def remove(self, sub: _Subscriber) -> None:
+        self._subs.discard(sub)
+
+    def publish(self, event: api_pb2.BlockEvent) -> None:
+        for sub in list(self._subs):
+            try:
+                sub.queue.put_nowait(event)
+            except asyncio.QueueFull:
+                self._subs.discard(sub)
+                self.dropped += 1
+                sub.overflowed.set()
+
+
+def _abort_code(exc: ApiError) -> tuple[grpc.StatusCode, str]:
+    return exc.code, exc.message
+
+
+class ApiService(api_pb2_grpc.ApiServicer):
+    def __init__(self, backend: ApiBackend, hub: SubscriptionHub) -> None:
+        self._b = backend
+        self._hub = hub
+
+    def _admit(self, txs: list[types_pb2.TxEnvelope]) -> api_pb2.SubmitResponse:
+        if not txs:
+            raise ApiError(grpc.StatusCode.INVALID_ARGUMENT, "no transactions in the request")
+        if len(txs) > MAX_TXS_PER_SUBMIT:
+            raise ApiError(
+                grpc.StatusCode.RESOURCE_EXHAUSTED, f"{len(txs)} transactions in one request, limit {MAX_TXS_PER_SUBMIT}"
+            )
+        for i, tx in enumerate(txs):
+            if len(tx.signer) != 32 or len(tx.signature) != 64 or not tx.payload:
+                raise ApiError(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"tx {i}: needs a payload, a 32-byte signer key and a 64-byte signature",
+                )
+        return api_pb2.SubmitResponse(acks=self._b.admit(txs))
+
+    async def Submit(
+        self, request: api_pb2.SubmitRequest, context: grpc.aio.ServicerContext
+    ) -> api_pb2.SubmitResponse:
+        try:
+            return self._admit(list(request.txs))
+        except ApiError as exc:
+            await context.abort(*_abort_code(exc))
+            raise  # unreachable: abort raises
+
+    async def SubmitStream(
+        self, request_iterator: AsyncIterator[api_pb2.SubmitRequest], context: grpc.aio.ServicerContext
+    ) -> api_pb2.SubmitResponse:
+        acks: list[api_pb2.TxAck] = []
+        try:
+            async for request in request_iterator:
+                acks.extend(self._admit(list(request.txs)).acks)
+        except ApiError as exc:
+            await context.abort(exc.code, f"{exc.message} (after {len(acks)} acknowledged in this stream)")
+        return api_pb2.SubmitResponse(acks=acks)
+
+    async def WaitTxs(
+        self, request: api_pb2.WaitTxsRequest, context: grpc.aio.ServicerContext
+    ) -> api_pb2.WaitTxsResponse:
+        ids = list(request.tx_ids)
+        if len(ids) > MAX_WAIT_TXS:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"at most {MAX_WAIT_TXS} tx ids per call")
+        if any(len(i) != 32 for i in ids):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "tx ids are 32-byte SHA-256 digests")
+        timeout_ms = min(request.timeout_ms or 10_000, MAX_WAIT_MS)
+        positions = await self._b.wait_txs(ids, timeout_ms / 1000)
+        return api_pb2.WaitTxsResponse(positions=positions)
+
+    async def GetTx(self, request: api_pb2.GetTxRequest, context: grpc.aio.ServicerContext) -> api_pb2.TxProof:
+        if len(request.tx_id) != 32:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "tx_id is a 32-byte SHA-256 digest")
+        proof = self._b.tx_proof(request.tx_id)
+        if proof is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"transaction {request.tx_id.hex()} is not committed here")
+        assert proof is not None
+        return proof
+
+    async def GetBlock(
+        self, request: api_pb2.GetBlockRequest, context: grpc.aio.ServicerContext
+    ) -> types_pb2.CertifiedBlock:
+        block = self._b.certified_block(request.height)
+        if block is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"no block at height {request.height}")
+        assert block is not None
+        return block
+
+    async def Query(self, request: api_pb2.QueryRequest, context: grpc.aio.ServicerContext) -> api_pb2.QueryResponse:
+        try:
+            args = canonical.loads(request.args) if request.args else {}
+        except canonical.CanonicalError as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"args: {exc}")
+        if not isinstance(args, dict):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "args must be a canonical JSON object")
+        try:
+            result, height = self._b.query(request.contract, request.method, args)
+        except ApiError as exc:
+            await context.abort(*_abort_code(exc))
+            raise
+        return api_pb2.QueryResponse(result=result, height=height)
+
+    async def SubscribeBlocks(
+        self, request: api_pb2.SubscribeRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[api_pb2.BlockEvent]:
+        sub = self._hub.add()  # buffer live blocks while we replay stored ones
+        try:
+            next_height = request.from_height or self._b.height() + 1
+            while next_height <= self._b.height():
+                event = self._b.block_event(next_height)
+                if event is None:
+                    break
+                yield event
+                next_height += 1
+                if sub.overflowed.is_set():
+                    break
+            while not sub.overflowed.is_set():
+                getter = asyncio.ensure_future(sub.queue.get())
+                dropped = asyncio.ensure_future(sub.overflowed.wait())
+                done, _ = await asyncio.wait({getter, dropped}, return_when=asyncio.FIRST_COMPLETED)
+                if getter not in done:
+                    getter.cancel()
+                    break
+                dropped.cancel()
+                event = getter.result()
+                if event.height < next_height:
+                    continue
+                while event.height > next_height:  # only after a replay gap; fill from storage
+                    gap = self._b.block_event(next_height)
+                    if gap is None:
+                        break
+                    yield gap
+                    next_height += 1
+                yield event
+                next_height = event.height + 1
+            await context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"subscriber fell more than {SUBSCRIBER_QUEUE} blocks behind; resubscribe from height {next_height}",
+            )
+        finally:
+            self._hub.remove(sub)
+
+    async def Status(self, request: api_pb2.StatusRequest, context: grpc.aio.ServicerContext) -> api_pb2.StatusResponse:
+        return self._b.status()
