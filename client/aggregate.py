@@ -1,0 +1,43 @@
+"""Client-side aggregation: many documents, one registered Merkle root, one receipt per document.
+
+The tree is RFC 6962 over the documents in the order given; leaf i is the 32-byte SHA-256 digest
+of document i, hashed as SHA-256(0x00 || digest). Its root is registered with kind "merkle_root";
+each document's receipt carries its audit path to that root (docs/receipt.md §3.2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from baaskit import merkle
+
+from .receipt import Aggregation, Receipt, TxProof, build_receipt
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    digests: tuple[bytes, ...]
+    tree: merkle.MerkleTree
+
+    @property
+    def root(self) -> bytes:
+        return self.tree.root
+
+    def aggregation(self, index: int) -> Aggregation:
+        return Aggregation(index=index, size=len(self.digests), path=tuple(self.tree.proof(index)))
+
+
+def aggregate(digests: Sequence[bytes]) -> Batch:
+    if not digests:
+        raise ValueError("aggregation needs at least one document")
+    for i, digest in enumerate(digests):
+        if len(digest) != 32:
+            raise ValueError(f"document {i}: a digest is 32 bytes, got {len(digest)}")
+    leaves = [merkle.leaf_hash(d) for d in digests]
+    return Batch(digests=tuple(digests), tree=merkle.MerkleTree(leaves))
+
+
+def batch_receipts(proof: TxProof, batch: Batch) -> list[Receipt]:
+    """One receipt per document of `batch`, from the proof of the transaction registering its root."""
+    return [build_receipt(proof, digest, batch.aggregation(i)) for i, digest in enumerate(batch.digests)]
