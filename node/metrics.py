@@ -1,0 +1,53 @@
+"""Node counters: plain integers a status call or a test can read. No I/O, no clock."""
+
+from __future__ import annotations
+
+# Names every node reports (always present in a snapshot, even at zero).
+FSYNCS = "fsyncs"  # sync=True write batches (blocks, certificates, consensus record groups)
+BLOCKS = "blocks"  # blocks executed and committed to storage
+TXS = "txs"  # transactions committed in blocks
+TXS_SKIPPED = "txs_skipped"  # proposed txs skipped at execution (already committed: at-most-once)
+EVIDENCE = "evidence"  # misbehaviour observed (bad signatures, divergent headers, ...)
+SIGNATURE_VERIFICATIONS = "signature_verifications"  # Ed25519 tx verifications actually run
+SIGNATURE_CACHE_HITS = "signature_cache_hits"
+TXS_ADMITTED = "txs_admitted"
+TXS_REJECTED = "txs_rejected"
+FORWARDED_REJECTED = "forwarded_rejected"
+PROPOSALS_REJECTED = "proposals_rejected"
+CERTIFICATES = "certificates"
+DIVERGENT_HEADERS = "divergent_headers"
+
+KNOWN = (
+    FSYNCS,
+    BLOCKS,
+    TXS,
+    TXS_SKIPPED,
+    EVIDENCE,
+    SIGNATURE_VERIFICATIONS,
+    SIGNATURE_CACHE_HITS,
+    TXS_ADMITTED,
+    TXS_REJECTED,
+    FORWARDED_REJECTED,
+    PROPOSALS_REJECTED,
+    CERTIFICATES,
+    DIVERGENT_HEADERS,
+)
+
+
+class Metrics:
+    """Monotonic counters by name. Unknown names may be added by incr (e.g. by the runtime)."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = dict.fromkeys(KNOWN, 0)
+
+    def incr(self, name: str, n: int = 1) -> None:
+        if n < 0:
+            raise ValueError(f"counter {name!r}: counters only go up, got {n}")
+        self._counts[name] = self._counts.get(name, 0) + n
+
+    def get(self, name: str) -> int:
+        return self._counts.get(name, 0)
+
+    def snapshot(self) -> dict[str, int]:
+        """A copy, sorted by name (stable output for status tables and tests)."""
+        return {name: self._counts[name] for name in sorted(self._counts)}

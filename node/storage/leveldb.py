@@ -1,0 +1,61 @@
+"""LevelDB backend (plyvel): one data directory per node."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import plyvel
+from baaskit.node.metrics import Metrics
+
+from .interface import StoreError, StoreLockedError
+from .kvstore import KVStore
+
+
+class _PlyvelKV:
+    def __init__(self, path: Path) -> None:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create data directory {path}: {exc.strerror}") from None
+        try:
+            self._db = plyvel.DB(str(path), create_if_missing=True)
+        except plyvel.IOError as exc:
+            text = str(exc)
+            if "lock" in text.lower():
+                raise StoreLockedError(
+                    f"data directory {path} is in use by another node process (LevelDB lock held): {text}"
+                ) from None
+            raise StoreError(f"cannot open LevelDB at {path}: {text}") from None
+        except plyvel.Error as exc:
+            raise StoreError(f"cannot open LevelDB at {path}: {exc}") from None
+
+    def get(self, key: bytes) -> bytes | None:
+        value: bytes | None = self._db.get(key)
+        return value
+
+    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        with self._db.iterator(prefix=prefix) as it:
+            yield from it
+
+    def write(self, puts: Sequence[tuple[bytes, bytes]], deletes: Sequence[bytes], sync: bool) -> None:
+        batch = self._db.write_batch(sync=sync)
+        for key in deletes:
+            batch.delete(key)
+        for key, value in puts:
+            batch.put(key, value)
+        batch.write()
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class LevelStore(KVStore):
+    """A node's store in a LevelDB directory (created if missing).
+
+    Raises StoreLockedError if another process (or another handle) has the directory open.
+    """
+
+    def __init__(self, path: str | Path, metrics: Metrics | None = None) -> None:
+        self.path = Path(path)
+        super().__init__(_PlyvelKV(self.path), metrics)

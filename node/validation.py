@@ -1,0 +1,148 @@
+"""Checks a replica runs on a proposed batch before it prepares it (consensus Ready.validate).
+
+A proposal is valid iff it decodes; its block time is strictly after the previous block's and
+within `skew_ms` of this replica's clock; and every transaction is structurally valid for this
+chain, signed (verified once through the VerifiedTxCache), by an enrolled key, not yet committed,
+not repeated inside the batch, and not part of another accepted-but-uncommitted proposal at a
+different sequence number. The null batch (b"") is always valid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from baaskit.tx import TxError, decode_payload
+
+from .metrics import PROPOSALS_REJECTED, Metrics
+from .proposal import ProposalError, decode_proposal, is_null
+from .verified import VerifiedTxCache
+
+
+class CommittedIndex(Protocol):
+    """What the validator needs from the store (Store satisfies it)."""
+
+    def is_committed(self, tx_id: bytes) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Accepted:
+    time_ms: int
+    tx_ids: tuple[bytes, ...]
+
+
+class ProposalValidator:
+    def __init__(
+        self,
+        chain_id: str,
+        cache: VerifiedTxCache,
+        enrolled: Iterable[bytes],
+        store: CommittedIndex,
+        max_txs: int | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self._chain_id = chain_id
+        self._cache = cache
+        self._enrolled = frozenset(enrolled)
+        self._store = store
+        self._max_txs = max_txs
+        self._metrics = metrics
+        self._accepted: dict[int, _Accepted] = {}  # seq -> accepted, not yet committed
+        self._owner: dict[bytes, int] = {}  # tx_id -> seq of the accepted proposal holding it
+
+    @property
+    def accepted_seqs(self) -> list[int]:
+        return sorted(self._accepted)
+
+    def check(
+        self,
+        seq: int,
+        payload: bytes,
+        prev_time_ms: int,
+        now_ms: int,
+        skew_ms: int,
+        view: int | None = None,
+        primary: int | None = None,
+    ) -> str | None:
+        """None if the proposal at `seq` is valid (and remember it as accepted), else the reason.
+
+        With `view`/`primary` (from the ValidationRequested and the view's primary), the proposal
+        must name that view and proposer (they go into the block header)."""
+        reason = self._reason(seq, payload, prev_time_ms, now_ms, skew_ms, view, primary)
+        if reason is not None and self._metrics is not None:
+            self._metrics.incr(PROPOSALS_REJECTED)
+        return reason
+
+    def _reason(
+        self,
+        seq: int,
+        payload: bytes,
+        prev_time_ms: int,
+        now_ms: int,
+        skew_ms: int,
+        view: int | None,
+        primary: int | None,
+    ) -> str | None:
+        if is_null(payload):
+            return None
+        try:
+            proposal = decode_proposal(payload)
+        except ProposalError as exc:
+            return f"undecodable proposal: {exc}"
+        if view is not None and proposal.view != view:
+            return f"proposal names view {proposal.view}, proposed in view {view}"
+        if primary is not None and proposal.proposer != primary:
+            return f"proposal names proposer {proposal.proposer}, the primary is {primary}"
+        if self._max_txs is not None and len(proposal.envelopes) > self._max_txs:
+            return f"proposal has {len(proposal.envelopes)} transactions, limit {self._max_txs}"
+        # Block time: after every earlier block we know of (committed or accepted), near our clock.
+        floor = max([prev_time_ms] + [a.time_ms for s, a in self._accepted.items() if s < seq])
+        if proposal.time_ms <= floor:
+            return f"block time {proposal.time_ms} is not after the previous block time {floor}"
+        if abs(proposal.time_ms - now_ms) > skew_ms:
+            return f"block time {proposal.time_ms} is {proposal.time_ms - now_ms} ms from this replica's clock (skew limit {skew_ms} ms)"
+        seen: set[bytes] = set()
+        tx_ids: list[bytes] = []
+        for i, envelope in enumerate(proposal.envelopes):
+            tx_id = envelope.tx_id
+            where = f"transaction {i} ({tx_id.hex()[:16]}…)"
+            if tx_id in seen:
+                return f"{where} appears twice in the proposal"
+            seen.add(tx_id)
+            try:
+                decode_payload(envelope, self._chain_id)
+            except TxError as exc:
+                return f"{where}: {exc}"
+            if envelope.signer not in self._enrolled:
+                return f"{where}: signer is not enrolled"
+            owner = self._owner.get(tx_id)
+            if owner is not None and owner != seq:
+                return f"{where} is already in the proposal at sequence {owner}"
+            if self._store.is_committed(tx_id):
+                return f"{where} is already committed"
+            if not self._cache.verify(envelope):
+                return f"{where}: signature does not verify"
+            tx_ids.append(tx_id)
+        self._forget_seq(seq)  # a re-proposal at the same seq replaces the earlier one
+        self._accepted[seq] = _Accepted(proposal.time_ms, tuple(tx_ids))
+        for tx_id in tx_ids:
+            self._owner[tx_id] = seq
+        return None
+
+    def _forget_seq(self, seq: int) -> None:
+        old = self._accepted.pop(seq, None)
+        if old is not None:
+            for tx_id in old.tx_ids:
+                if self._owner.get(tx_id) == seq:
+                    del self._owner[tx_id]
+
+    def committed(self, seq: int) -> None:
+        """Seq executed: its txs are in the store's index now; forget it and everything below."""
+        for s in [s for s in self._accepted if s <= seq]:
+            self._forget_seq(s)
+
+    def reset(self) -> None:
+        """View change: accepted-but-uncommitted proposals no longer bind."""
+        self._accepted.clear()
+        self._owner.clear()
