@@ -5,6 +5,7 @@ from __future__ import annotations
 from .app import Contract
 from .kv import KvContract
 from .notary import NotaryContract
+from .remittance import RemittanceContract
 from .router import Application
 
 
@@ -13,7 +14,7 @@ def builtin_contracts() -> list[Contract]:
     return [
         KvContract(),
         NotaryContract(),
-        # remittance: add its contract instance on the line below.
+        RemittanceContract(),
     ]
 
 

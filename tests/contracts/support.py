@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import nacl.signing
-
 from baaskit import canonical
 from baaskit.contracts import Application, BlockContext, BlockOutcome, MemoryStore
 from baaskit.contracts.builtin import default_application
@@ -20,7 +19,13 @@ def key(seed: int) -> nacl.signing.SigningKey:
     return nacl.signing.SigningKey(seed.to_bytes(32, "big"))
 
 
-def tx(signer: nacl.signing.SigningKey, contract: str, method: str, args: dict[str, Any], nonce: str | None = None) -> Tx:
+def tx(
+    signer: nacl.signing.SigningKey,
+    contract: str,
+    method: str,
+    args: dict[str, Any],
+    nonce: str | None = None,
+) -> Tx:
     envelope = make_tx(signer, CHAIN, contract, method, args, nonce)
     assert envelope.verify_signature()
     return decode_payload(envelope, CHAIN)
@@ -36,7 +41,12 @@ class Chain:
 
     def block(self, txs: Sequence[Tx], time_ms: int | None = None) -> BlockOutcome:
         self.height += 1
-        ctx = BlockContext(CHAIN, self.height, time_ms if time_ms is not None else 1_700_000_000_000 + self.height, 0)
+        ctx = BlockContext(
+            CHAIN,
+            self.height,
+            time_ms if time_ms is not None else 1_700_000_000_000 + self.height,
+            0,
+        )
         outcome = self.app.execute_block(self.store, ctx, txs)
         for result in outcome.results:  # results and events must be hashable into the results root
             canonical.dumps(result.to_json())

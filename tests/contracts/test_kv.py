@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from baaskit.contracts import BAD_REQUEST, NOT_FOUND, OK, Application, ContractError, MemoryStore
 from baaskit.contracts.kv import KvContract
 
@@ -22,7 +21,9 @@ def test_set_get_overwrite_delete_with_events() -> None:
     chain = Chain()
     first = chain.one(kv("set", {"key": "a", "value": "1"}))
     assert first.code == OK and first.data == {"key": "a", "created": True}
-    assert [(e.name, dict(e.data)) for e in first.events] == [("KeySet", {"key": "a", "created": True})]
+    assert [(e.name, dict(e.data)) for e in first.events] == [
+        ("KeySet", {"key": "a", "created": True})
+    ]
     assert chain.query("kv", "get", {"key": "a"}) == "1"
     second = chain.one(kv("set", {"key": "a", "value": ""}))
     assert second.data == {"key": "a", "created": False}
@@ -62,7 +63,9 @@ def test_delete_of_missing_key_is_not_found_and_writes_nothing() -> None:
         ("put", {"key": "a", "value": "v"}, "kv has no method 'put'"),
     ],
 )
-def test_bad_arguments_are_rejected_and_write_nothing(method: str, args: dict[str, Any], message: str) -> None:
+def test_bad_arguments_are_rejected_and_write_nothing(
+    method: str, args: dict[str, Any], message: str
+) -> None:
     chain = Chain()
     chain.one(kv("set", {"key": "a", "value": "kept"}))
     before = chain.snapshot()
@@ -81,9 +84,14 @@ def test_limits_are_inclusive() -> None:
 
 def test_list_is_ordered_bounded_and_pages() -> None:
     chain = Chain()
-    chain.block([kv("set", {"key": k, "value": k.upper()}) for k in ["b/2", "a/1", "b/10", "b/1", "c"]])
+    chain.block(
+        [kv("set", {"key": k, "value": k.upper()}) for k in ["b/2", "a/1", "b/10", "b/1", "c"]]
+    )
     page = chain.query("kv", "list", {"prefix": "b/", "limit": 2})
-    assert page == {"entries": [{"key": "b/1", "value": "B/1"}, {"key": "b/10", "value": "B/10"}], "next": "b/10"}
+    assert page == {
+        "entries": [{"key": "b/1", "value": "B/1"}, {"key": "b/10", "value": "B/10"}],
+        "next": "b/10",
+    }
     rest = chain.query("kv", "list", {"prefix": "b/", "limit": 2, "after": "b/10"})
     assert rest == {"entries": [{"key": "b/2", "value": "B/2"}], "next": None}
     everything = chain.query("kv", "list", {"prefix": ""})

@@ -6,7 +6,6 @@ import hashlib
 from typing import Any
 
 import pytest
-
 from baaskit import canonical
 from baaskit.contracts import BAD_REQUEST, OK, Application, ContractError, MemoryStore
 from baaskit.contracts.notary import NotaryContract
@@ -16,7 +15,12 @@ from .support import Chain, key, tx
 ALICE, BOB = key(1), key(2)
 DOC = hashlib.sha256(b"contract.pdf").hexdigest()
 DOC2 = hashlib.sha256(b"photo.jpg").hexdigest()
-FULL_META = {"file_name": "contract.pdf", "media_type": "application/pdf", "size": 1234, "label": "signed lease"}
+FULL_META = {
+    "file_name": "contract.pdf",
+    "media_type": "application/pdf",
+    "size": 1234,
+    "label": "signed lease",
+}
 
 
 def register(signer: Any = ALICE, **args: Any) -> Any:
@@ -41,7 +45,12 @@ def test_first_registration_records_who_when_and_what() -> None:
     assert result.code == OK
     assert result.data == {"status": "registered", "record": record}
     assert [(e.contract, e.name) for e in result.events] == [("notary", "DocumentRegistered")]
-    assert result.events[0].data == {"digest": DOC, "kind": "document", "submitter": record["submitter"], "case_id": None}
+    assert result.events[0].data == {
+        "digest": DOC,
+        "kind": "document",
+        "submitter": record["submitter"],
+        "case_id": None,
+    }
     assert chain.query("notary", "get", {"digest": DOC}) == record
     assert chain.store.data[b"c/notary/d/" + DOC.encode()] == canonical.dumps(record)
 
@@ -50,7 +59,10 @@ def test_duplicate_registration_returns_the_original_and_changes_nothing() -> No
     chain = Chain()
     original = chain.one(register(metadata={"label": "first"})).data["record"]
     before = chain.snapshot()
-    again = chain.one(register(signer=BOB, kind="merkle_root", metadata={"label": "second"}), time_ms=9_999_999_999_999)
+    again = chain.one(
+        register(signer=BOB, kind="merkle_root", metadata={"label": "second"}),
+        time_ms=9_999_999_999_999,
+    )
     assert again.code == OK
     assert again.data == {"status": "already_registered", "record": original}
     assert again.events == ()
@@ -66,7 +78,11 @@ def test_merkle_root_kind_and_minimal_record() -> None:
     chain = Chain()
     result = chain.one(tx(BOB, "notary", "register", {"digest": DOC2, "kind": "merkle_root"}))
     record = result.data["record"]
-    assert record["kind"] == "merkle_root" and record["metadata"] == {} and record["submitter"] == bytes(BOB.verify_key).hex()
+    assert (
+        record["kind"] == "merkle_root"
+        and record["metadata"] == {}
+        and record["submitter"] == bytes(BOB.verify_key).hex()
+    )
 
 
 BAD_REGISTRATIONS: list[tuple[dict[str, Any], str]] = [
@@ -82,34 +98,109 @@ BAD_REGISTRATIONS: list[tuple[dict[str, Any], str]] = [
     ({"digest": DOC, "kind": "file"}, "kind must be one of document, merkle_root"),
     ({"digest": DOC, "kind": None}, "kind must be one of document, merkle_root"),
     ({"digest": DOC, "kind": "document", "metadata": []}, "metadata must be an object"),
-    ({"digest": DOC, "kind": "document", "metadata": {"author": "x"}}, "unknown metadata field(s): author"),
-    ({"digest": DOC, "kind": "document", "metadata": {"file_name": ""}}, "metadata.file_name must be a string of 1..255"),
-    ({"digest": DOC, "kind": "document", "metadata": {"file_name": "f" * 256}}, "metadata.file_name must be a string of 1..255"),
-    ({"digest": DOC, "kind": "document", "metadata": {"file_name": 7}}, "metadata.file_name must be a string"),
-    ({"digest": DOC, "kind": "document", "metadata": {"file_name": "a\nb"}}, "metadata.file_name must not contain control"),
-    ({"digest": DOC, "kind": "document", "metadata": {"label": "l" * 129}}, "metadata.label must be a string of 1..128"),
-    ({"digest": DOC, "kind": "document", "metadata": {"label": "tab\there"}}, "metadata.label must not contain control"),
-    ({"digest": DOC, "kind": "document", "metadata": {"media_type": "pdf"}}, "metadata.media_type must be type/subtype"),
-    ({"digest": DOC, "kind": "document", "metadata": {"media_type": "text/plain; charset=utf-8"}}, "media_type must be type/subtype"),
-    ({"digest": DOC, "kind": "document", "metadata": {"media_type": "/plain"}}, "media_type must be type/subtype"),
-    ({"digest": DOC, "kind": "document", "metadata": {"media_type": "a/" + "b" * 126}}, "at most 127 characters"),
-    ({"digest": DOC, "kind": "document", "metadata": {"size": -1}}, "metadata.size must be an integer 0.."),
-    ({"digest": DOC, "kind": "document", "metadata": {"size": 2**63}}, "metadata.size must be an integer 0.."),
-    ({"digest": DOC, "kind": "document", "metadata": {"size": True}}, "metadata.size must be an integer 0.."),
-    ({"digest": DOC, "kind": "document", "metadata": {"size": "12"}}, "metadata.size must be an integer 0.."),
-    ({"digest": DOC, "kind": "document", "case_id": "case-1"}, "step is required when case_id is given"),
-    ({"digest": DOC, "kind": "document", "step": "capture"}, "step is only allowed together with case_id"),
-    ({"digest": DOC, "kind": "document", "case_id": "", "step": "capture"}, "case_id must be 1..64 characters"),
-    ({"digest": DOC, "kind": "document", "case_id": "c" * 65, "step": "capture"}, "case_id must be 1..64 characters"),
-    ({"digest": DOC, "kind": "document", "case_id": "a/b", "step": "capture"}, "case_id must be 1..64 characters"),
-    ({"digest": DOC, "kind": "document", "case_id": "ä", "step": "capture"}, "case_id must be 1..64 characters"),
-    ({"digest": DOC, "kind": "document", "case_id": 12, "step": "capture"}, "case_id must be 1..64 characters"),
-    ({"digest": DOC, "kind": "document", "case_id": "c1", "step": "seizure"}, "step must be one of capture, preservation"),
+    (
+        {"digest": DOC, "kind": "document", "metadata": {"author": "x"}},
+        "unknown metadata field(s): author",
+    ),
+    (
+        {"digest": DOC, "kind": "document", "metadata": {"file_name": ""}},
+        "metadata.file_name must be a string of 1..255",
+    ),
+    (
+        {"digest": DOC, "kind": "document", "metadata": {"file_name": "f" * 256}},
+        "metadata.file_name must be a string of 1..255",
+    ),
+    (
+        {"digest": DOC, "kind": "document", "metadata": {"file_name": 7}},
+        "metadata.file_name must be a string",
+    ),
+    (
+        {"digest": DOC, "kind": "document", "metadata": {"file_name": "a\nb"}},
+        "metadata.file_name must not contain control",
+    ),
+    (
+        {"digest": DOC, "kind": "document", "metadata": {"label": "l" * 129}},
+        "metadata.label must be a string of 1..128",
+    ),
+    (
+        {"digest": DOC, "kind": "document", "metadata": {"label": "tab\there"}},
+        "metadata.label must not contain control",
+    ),
+    (
+        {"digest": DOC, "kind": "document", "metadata": {"media_type": "pdf"}},
+        "metadata.media_type must be type/subtype",
+    ),
+    (
+        {
+            "digest": DOC,
+            "kind": "document",
+            "metadata": {"media_type": "text/plain; charset=utf-8"},
+        },
+        "media_type must be type/subtype",
+    ),
+    (
+        {"digest": DOC, "kind": "document", "metadata": {"media_type": "/plain"}},
+        "media_type must be type/subtype",
+    ),
+    (
+        {"digest": DOC, "kind": "document", "metadata": {"media_type": "a/" + "b" * 126}},
+        "at most 127 characters",
+    ),
+    (
+        {"digest": DOC, "kind": "document", "metadata": {"size": -1}},
+        "metadata.size must be an integer 0..",
+    ),
+    (
+        {"digest": DOC, "kind": "document", "metadata": {"size": 2**63}},
+        "metadata.size must be an integer 0..",
+    ),
+    (
+        {"digest": DOC, "kind": "document", "metadata": {"size": True}},
+        "metadata.size must be an integer 0..",
+    ),
+    (
+        {"digest": DOC, "kind": "document", "metadata": {"size": "12"}},
+        "metadata.size must be an integer 0..",
+    ),
+    (
+        {"digest": DOC, "kind": "document", "case_id": "case-1"},
+        "step is required when case_id is given",
+    ),
+    (
+        {"digest": DOC, "kind": "document", "step": "capture"},
+        "step is only allowed together with case_id",
+    ),
+    (
+        {"digest": DOC, "kind": "document", "case_id": "", "step": "capture"},
+        "case_id must be 1..64 characters",
+    ),
+    (
+        {"digest": DOC, "kind": "document", "case_id": "c" * 65, "step": "capture"},
+        "case_id must be 1..64 characters",
+    ),
+    (
+        {"digest": DOC, "kind": "document", "case_id": "a/b", "step": "capture"},
+        "case_id must be 1..64 characters",
+    ),
+    (
+        {"digest": DOC, "kind": "document", "case_id": "ä", "step": "capture"},
+        "case_id must be 1..64 characters",
+    ),
+    (
+        {"digest": DOC, "kind": "document", "case_id": 12, "step": "capture"},
+        "case_id must be 1..64 characters",
+    ),
+    (
+        {"digest": DOC, "kind": "document", "case_id": "c1", "step": "seizure"},
+        "step must be one of capture, preservation",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("args", "message"), BAD_REGISTRATIONS)
-def test_bad_registration_is_rejected_and_writes_nothing(args: dict[str, Any], message: str) -> None:
+def test_bad_registration_is_rejected_and_writes_nothing(
+    args: dict[str, Any], message: str
+) -> None:
     chain = Chain()
     chain.one(tx(BOB, "notary", "register", {"digest": DOC2, "kind": "document"}))
     before = chain.snapshot()
@@ -131,7 +222,10 @@ def test_a_bad_argument_on_an_already_registered_digest_is_still_rejected() -> N
     "meta",
     [
         {"file_name": "f" * 255, "label": "l" * 128, "size": 0},
-        {"size": 2**63 - 1, "media_type": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+        {
+            "size": 2**63 - 1,
+            "media_type": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        },
         {"media_type": "a/" + "b" * 125, "file_name": "résumé (final).pdf"},
         {},
     ],
@@ -165,12 +259,16 @@ def test_by_submitter_lists_in_height_then_digest_order_and_pages() -> None:
     chain.block([register(digest=digests[3]), register(signer=BOB, digest=digests[4])])
     alice = bytes(ALICE.verify_key).hex()
     records = chain.query("notary", "by_submitter", {"submitter": alice})
-    expected = sorted(digests[:3]) + [digests[3]]
+    expected = [*sorted(digests[:3]), digests[3]]
     assert [r["digest"] for r in records] == expected
     first = chain.query("notary", "by_submitter", {"submitter": alice, "limit": 2})
     assert [r["digest"] for r in first] == expected[:2]
     last = first[-1]
-    rest = chain.query("notary", "by_submitter", {"submitter": alice, "after": {"height": last["height"], "digest": last["digest"]}})
+    rest = chain.query(
+        "notary",
+        "by_submitter",
+        {"submitter": alice, "after": {"height": last["height"], "digest": last["digest"]}},
+    )
     assert [r["digest"] for r in rest] == expected[2:]
     bob = chain.query("notary", "by_submitter", {"submitter": bytes(BOB.verify_key).hex()})
     assert [r["digest"] for r in bob] == [digests[4]]
