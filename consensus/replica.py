@@ -1,0 +1,684 @@
+"""The PBFT replica: the only place that assigns replica state.
+
+Inputs: ``receive`` (bytes from a peer), ``propose`` (a client batch, primary only), ``tick``
+(one logical tick), ``validated`` / ``executed`` / ``state_installed`` (answers from the node) and
+``requests_pending``. Every call returns a ``Ready`` (see ready.py for the ordering rule).
+The pure decisions live in log.py, checkpoint.py, view_change.py, normal_case.py and quorum.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+
+from .checkpoint import GENESIS, CheckpointVotes, StableCheckpoint
+from .codec import decode_signed, encode_certificate, encode_checkpoint_proof, encode_message
+from .errors import LocalMisuse, MalformedMessage
+from .faults import NO_BUGS, PlantedBugs
+from .log import Slot, in_window
+from .normal_case import DEFERRABLE, retransmissions
+from .quorum import Quorums
+from .ready import (
+    BatchCarriedOver,
+    BatchCommitted,
+    CheckpointStabilized,
+    MisbehaviourDetected,
+    Outbound,
+    Ready,
+    ReadyBuilder,
+    StateTransferRequested,
+    ValidationRequested,
+    ViewChanged,
+    ViewChangeStarted,
+)
+from .records import Record, RecordKind
+from .recovery import rebuild_slots, recover
+from .signing import Signer, Verifier, seal, verify_body
+from .types import (
+    Batch,
+    Checkpoint,
+    ClusterConfig,
+    Commit,
+    Message,
+    NewView,
+    Prepare,
+    PreparedCertificate,
+    PrePrepare,
+    ReplicaId,
+    Status,
+    ViewChange,
+    sha256,
+)
+from .view_change import NewViewPlan, check_new_view, check_view_change, plan_new_view
+
+
+class Replica:
+    def __init__(
+        self,
+        config: ClusterConfig,
+        me: ReplicaId,
+        signer: Signer,
+        verifier: Verifier,
+        *,
+        bugs: PlantedBugs | None = None,
+    ) -> None:
+        if not 0 <= me < config.n:
+            raise LocalMisuse(f"replica id {me} outside 0..{config.n - 1}")
+        self._c = config
+        self._q = Quorums(config.n)
+        self._me = me
+        self._signer = signer
+        self._verifier = verifier
+        self._bugs = bugs or NO_BUGS
+        self._view = 0
+        self._in_vc = False
+        self._slots: dict[int, Slot] = {}
+        self._certs: dict[int, PreparedCertificate] = {}  # highest-view prepared cert per seq
+        self._commit_queue: dict[int, BatchCommitted] = {}  # committed, waiting for lower seqs
+        self._last_committed = 0
+        self._last_executed = 0
+        self._state_digest = b""
+        self._exec_digests: dict[int, bytes] = {}  # own digests at checkpoint seqs > stable
+        self._stable: StableCheckpoint = GENESIS
+        self._votes = CheckpointVotes()
+        self._my_checkpoints: dict[int, bytes] = {}
+        self._next_seq = 1
+        self._vcs: dict[ReplicaId, ViewChange] = {}  # highest view-change seen per replica
+        self._my_vc: bytes | None = None
+        self._nv: bytes | None = None  # the NewView that installed the current view
+        self._vc_failures = 0
+        self._vc_timer = 0
+        self._idle = 0
+        self._status_timer = 0
+        self._requests_pending = False
+        self._transfer_seq = 0
+        self._evidence: dict[ReplicaId, int] = {}
+        self._deferred: list[Record] = []  # planted bug vote_before_persist only
+        self._out = ReadyBuilder()
+
+    # ------------------------------------------------------------------ read-only properties
+
+    @property
+    def config(self) -> ClusterConfig:
+        return self._c
+
+    @property
+    def me(self) -> ReplicaId:
+        return self._me
+
+    @property
+    def view(self) -> int:
+        return self._view
+
+    @property
+    def primary(self) -> ReplicaId:
+        return self._c.primary(self._view)
+
+    @property
+    def is_primary(self) -> bool:
+        return self.primary == self._me
+
+    @property
+    def low_watermark(self) -> int:
+        return self._stable.seq
+
+    @property
+    def high_watermark(self) -> int:
+        return self._stable.seq + self._c.watermark_window
+
+    @property
+    def last_committed(self) -> int:
+        return self._last_committed
+
+    @property
+    def last_executed(self) -> int:
+        return self._last_executed
+
+    @property
+    def stable_checkpoint(self) -> int:
+        return self._stable.seq
+
+    @property
+    def in_view_change(self) -> bool:
+        return self._in_vc
+
+    @property
+    def evidence_counts(self) -> Mapping[ReplicaId, int]:
+        return MappingProxyType(dict(sorted(self._evidence.items())))
+
+    # ------------------------------------------------------------------ public API
+
+    def receive(self, data: bytes, sender: ReplicaId) -> Ready:
+        try:
+            msg, body = decode_signed(data)
+        except MalformedMessage as exc:
+            self._evidence_against(sender, "malformed", str(exc))
+            return self._flush()
+        if not 0 <= msg.replica < self._c.n:
+            self._evidence_against(sender, "unknown-signer", f"replica {msg.replica}")
+        elif msg.replica == self._me:
+            pass  # our own message relayed back
+        elif not verify_body(msg, body, self._verifier, self._c.chain_id):
+            self._evidence_against(sender, "bad-signature", type(msg).__name__)
+        else:
+            self._dispatch(msg, bytes(data))
+        return self._flush()
+
+    def propose(self, batch: Batch) -> Ready:
+        if self._in_vc:
+            return self._reject("view change in progress")
+        if not self.is_primary:
+            return self._reject(f"not the primary of view {self._view}")
+        seq = max(self._next_seq, self._stable.seq + 1)
+        if not in_window(seq, self._stable.seq, self._c.watermark_window):
+            return self._reject("watermark window full")
+        pp, data = seal(
+            PrePrepare(self._view, seq, batch.digest, batch.payload, self._me),
+            self._signer,
+            self._c.chain_id,
+        )
+        self._persist(Record(RecordKind.SENT_PRE_PREPARE, seq, self._view, data))
+        self._broadcast(data)
+        slot = self._slot(seq)
+        slot.pre_prepare, slot.pre_prepare_bytes, slot.validated = pp, data, True
+        self._next_seq = seq + 1
+        self._advance(slot)
+        return self._flush()
+
+    def tick(self) -> Ready:
+        if self._deferred:
+            self._out.persist.extend(self._deferred)
+            self._deferred = []
+        self._status_timer += 1
+        if self._status_timer >= self._c.status_interval_ticks:
+            self._status_timer = 0
+            self._broadcast_status()
+            if self._in_vc and self._my_vc is not None:
+                self._broadcast(self._my_vc)
+        if self._in_vc:
+            self._vc_timer += 1
+            shift = min(self._vc_failures, self._c.max_timeout_doublings)
+            if self._vc_timer >= self._c.view_change_timeout_ticks << shift:
+                self._vc_failures += 1
+                self._start_view_change(self._view + 1, "new-view timeout")
+        elif not self.is_primary and self._has_work():
+            self._idle += 1
+            if self._idle >= self._c.request_timeout_ticks:
+                self._start_view_change(self._view + 1, "request timeout")
+        else:
+            self._idle = 0
+        return self._flush()
+
+    def requests_pending(self, pending: bool) -> Ready:
+        """The node holds client requests it forwarded and has not seen committed (or none)."""
+        self._requests_pending = pending
+        return self._flush()
+
+    def validated(self, view: int, seq: int, digest: bytes, valid: bool) -> Ready:
+        slot = self._slots.get(seq)
+        if (
+            self._in_vc
+            or view != self._view
+            or slot is None
+            or slot.digest != digest
+            or slot.validated is not None
+        ):
+            return self._reject("stale or unknown validation")
+        if not valid:
+            slot.validated = False
+            self._evidence_against(self.primary, "invalid-batch", f"seq {seq}")
+            self._start_view_change(self._view + 1, "primary proposed an invalid batch")
+            return self._flush()
+        slot.validated = True
+        self._send_prepare(slot)
+        self._advance(slot)
+        return self._flush()
+
+    def executed(self, seq: int, state_digest: bytes) -> Ready:
+        if seq != self._last_executed + 1 or seq > self._last_committed:
+            return self._reject(
+                f"executed({seq}) out of order (last executed {self._last_executed})"
+            )
+        self._last_executed, self._state_digest = seq, state_digest
+        if seq == self._stable.seq and state_digest != self._stable.state_digest:
+            self._diverged(seq)
+        elif seq % self._c.checkpoint_interval == 0 and seq > self._stable.seq:
+            self._send_checkpoint(seq, state_digest)
+        return self._flush()
+
+    def state_installed(self, seq: int, state_digest: bytes) -> Ready:
+        if seq < self._last_executed or seq == 0:
+            return self._reject(f"state_installed({seq}) below last executed {self._last_executed}")
+        self._last_executed, self._state_digest = seq, state_digest
+        if seq > self._last_committed:
+            self._last_committed = seq
+            self._commit_queue = {s: b for s, b in self._commit_queue.items() if s > seq}
+            self._drain_commits()
+        fresh = seq > self._stable.seq and seq not in self._my_checkpoints
+        if fresh and seq % self._c.checkpoint_interval == 0:
+            self._send_checkpoint(seq, state_digest)
+        return self._flush()
+
+    @classmethod
+    def restore(
+        cls,
+        config: ClusterConfig,
+        me: ReplicaId,
+        signer: Signer,
+        verifier: Verifier,
+        records: Iterable[Record],
+        last_executed: int,
+        state_digest: bytes,
+        *,
+        bugs: PlantedBugs | None = None,
+    ) -> Replica:
+        """Rebuild from persisted records. The first Ready returned by any call afterwards also
+        re-delivers BatchCommitted for committed seqs above ``last_executed`` (and asks for a
+        state transfer if the node is behind the stable checkpoint)."""
+        r = cls(config, me, signer, verifier, bugs=bugs)
+        r._recover(records, last_executed, state_digest)
+        return r
+
+    def _recover(self, records: Iterable[Record], last_executed: int, state_digest: bytes) -> None:
+        rec = recover(records)
+        self._view, self._in_vc, self._stable = rec.view, rec.in_view_change, rec.stable
+        self._certs = dict(rec.certificates)
+        self._last_executed, self._state_digest = last_executed, state_digest
+        for seq, (cp, data) in sorted(rec.checkpoints.items()):
+            self._votes.add(cp, self.high_watermark)
+            self._my_checkpoints[seq], self._exec_digests[seq] = data, cp.state_digest
+        self._last_committed = max(last_executed, self._stable.seq)
+        for seq, (view, payload) in sorted(rec.committed.items()):
+            if seq > self._last_committed:
+                self._commit_queue[seq] = BatchCommitted(seq, view, Batch(payload))
+        self._drain_commits()
+        st = self._stable
+        if last_executed < st.seq:
+            self._request_transfer(st.seq, st.state_digest, tuple(c.replica for c in st.proof))
+        if self._in_vc:
+            if rec.view_change is not None:
+                self._vcs[self._me], self._my_vc = rec.view_change
+            else:  # nothing was sent for this view change: start it afresh
+                view, self._view, self._in_vc = self._view, self._view - 1, False
+                self._start_view_change(view, "restart")
+        else:
+            self._nv = rec.new_view[1] if rec.new_view is not None else None
+            self._slots = rebuild_slots(rec, st.seq, self._c.watermark_window)
+            self._next_seq = max([st.seq, *self._slots]) + 1
+        le = last_executed
+        if le > st.seq and le % self._c.checkpoint_interval == 0 and le not in self._my_checkpoints:
+            self._send_checkpoint(le, state_digest)
+
+    # ------------------------------------------------------------------ dispatch
+
+    def _dispatch(self, msg: Message, data: bytes) -> None:
+        if isinstance(msg, PrePrepare):
+            self._on_pre_prepare(msg, data)
+        elif isinstance(msg, Prepare | Commit):
+            self._on_vote(msg)
+        elif isinstance(msg, Checkpoint):
+            self._on_checkpoint(msg)
+        elif isinstance(msg, ViewChange):
+            self._on_view_change(msg)
+        elif isinstance(msg, NewView):
+            self._on_new_view(msg, data)
+        else:
+            self._on_status(msg)
+
+    # ------------------------------------------------------------------ normal case
+
+    def _on_pre_prepare(self, pp: PrePrepare, data: bytes) -> None:
+        if pp.replica != self._c.primary(pp.view):
+            self._evidence_against(pp.replica, "wrong-view", "pre-prepare from a non-primary")
+            return
+        if sha256(pp.payload) != pp.digest:
+            self._evidence_against(pp.replica, "bad-digest", f"seq {pp.seq}")
+            return
+        if pp.view != self._view or pp.seq <= self._last_committed:
+            return
+        if not in_window(pp.seq, self._stable.seq, self._c.watermark_window):
+            return
+        slot = self._slot(pp.seq)
+        mine = slot.prepares.get(self._me)
+        if slot.pre_prepare is not None or (mine is not None and mine.digest != pp.digest):
+            if (slot.digest or (mine.digest if mine else None)) != pp.digest:
+                self._evidence_against(pp.replica, "equivocation", f"pre-prepares for seq {pp.seq}")
+                if not self._in_vc:
+                    self._start_view_change(self._view + 1, "primary equivocated")
+            return
+        slot.pre_prepare, slot.pre_prepare_bytes = pp, data
+        if not self._in_vc:
+            self._out.validate.append(ValidationRequested(pp.view, pp.seq, pp.batch))
+
+    def _on_vote(self, vote: Prepare | Commit) -> None:
+        if isinstance(vote, Prepare) and vote.replica == self._c.primary(vote.view):
+            self._evidence_against(vote.replica, "wrong-view", "prepare from the primary")
+            return
+        if vote.view != self._view or vote.seq <= self._last_committed:
+            return
+        if not in_window(vote.seq, self._stable.seq, self._c.watermark_window):
+            return
+        slot = self._slot(vote.seq)
+        votes: dict[ReplicaId, Prepare] | dict[ReplicaId, Commit]
+        votes = slot.prepares if isinstance(vote, Prepare) else slot.commits
+        old = votes.get(vote.replica)
+        if old is not None:
+            if old.digest != vote.digest:
+                kind = type(vote).__name__.lower()
+                self._evidence_against(vote.replica, "equivocation", f"{kind}s for seq {vote.seq}")
+            return
+        votes[vote.replica] = vote  # type: ignore[assignment]
+        if not self._in_vc:
+            self._advance(slot)
+
+    def _send_prepare(self, slot: Slot) -> None:
+        assert slot.pre_prepare is not None and slot.pre_prepare_bytes is not None
+        pp = slot.pre_prepare
+        p, data = seal(
+            Prepare(pp.view, pp.seq, pp.digest, self._me), self._signer, self._c.chain_id
+        )
+        self._persist(
+            Record(RecordKind.ACCEPTED_PRE_PREPARE, pp.seq, pp.view, slot.pre_prepare_bytes)
+        )
+        self._persist(Record(RecordKind.SENT_PREPARE, pp.seq, pp.view, data))
+        self._broadcast(data)
+        slot.prepares[self._me], slot.my_prepare = p, data
+
+    def _advance(self, slot: Slot) -> None:
+        """Prepared -> send commit; committed-local -> deliver in order."""
+        pp = slot.pre_prepare
+        if pp is None or not slot.validated:
+            return
+        if not slot.prepared:
+            cert = slot.certificate(self.primary, self._q.prepared)
+            if cert is None:
+                return
+            slot.prepared = True
+            self._certs[pp.seq] = cert
+            self._persist(Record(RecordKind.PREPARED, pp.seq, pp.view, encode_certificate(cert)))
+            c, data = seal(
+                Commit(pp.view, pp.seq, pp.digest, self._me), self._signer, self._c.chain_id
+            )
+            self._persist(Record(RecordKind.SENT_COMMIT, pp.seq, pp.view, data))
+            self._broadcast(data)
+            slot.commits[self._me], slot.my_commit = c, data
+        if slot.committed:
+            return
+        need = self._q.prepared if self._bugs.weak_commit_quorum else self._q.committed_local
+        if len(slot.matching_commits()) < need:
+            return
+        slot.committed = True
+        if pp.seq > self._last_committed:
+            self._persist(Record(RecordKind.COMMITTED, pp.seq, pp.view, pp.payload))
+            self._commit_queue[pp.seq] = BatchCommitted(pp.seq, pp.view, pp.batch)
+            self._drain_commits()
+
+    def _drain_commits(self) -> None:
+        while self._last_committed + 1 in self._commit_queue:
+            self._last_committed += 1
+            self._out.committed.append(self._commit_queue.pop(self._last_committed))
+            self._idle = 0
+            self._vc_failures = 0
+
+    def _has_work(self) -> bool:
+        if self._requests_pending:
+            return True
+        return any(s.validated and not s.committed for s in self._slots.values())
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def _send_checkpoint(self, seq: int, state_digest: bytes) -> None:
+        cp, data = seal(Checkpoint(seq, state_digest, self._me), self._signer, self._c.chain_id)
+        self._persist(Record(RecordKind.SENT_CHECKPOINT, seq, 0, data))
+        self._broadcast(data)
+        self._exec_digests[seq] = state_digest
+        self._my_checkpoints[seq] = data
+        self._votes.add(cp, self.high_watermark)
+        if self._bugs.premature_gc:
+            self._collect_through(seq)
+            self._out.forget_below = seq
+        self._check_checkpoint(seq, state_digest)
+
+    def _on_checkpoint(self, cp: Checkpoint) -> None:
+        if cp.seq <= self._stable.seq:
+            return
+        old = self._votes.get(cp.seq, cp.replica)
+        if old is not None:
+            if old.state_digest != cp.state_digest:
+                self._evidence_against(cp.replica, "equivocation", f"checkpoints for seq {cp.seq}")
+            return
+        self._votes.add(cp, self.high_watermark)
+        self._check_checkpoint(cp.seq, cp.state_digest)
+
+    def _check_checkpoint(self, seq: int, digest: bytes) -> None:
+        matching = self._votes.matching(seq, digest)
+        if len(matching) >= self._q.checkpoint:
+            self._stabilize(StableCheckpoint(seq, digest, matching))
+        elif (
+            seq > self.high_watermark
+            and len(matching) >= self._q.weak
+            and seq > max(self._last_executed, self._transfer_seq)
+        ):
+            self._request_transfer(seq, digest, tuple(c.replica for c in matching))
+
+    def _stabilize(self, st: StableCheckpoint) -> None:
+        if st.seq <= self._stable.seq:
+            return
+        own = self._exec_digests.get(st.seq)
+        self._stable = st
+        self._persist(
+            Record(RecordKind.STABLE_CHECKPOINT, st.seq, 0, encode_checkpoint_proof(st.proof))
+        )
+        self._collect_through(st.seq)
+        self._out.forget_below = st.seq
+        self._out.events.append(CheckpointStabilized(st.seq, st.state_digest))
+        self._next_seq = max(self._next_seq, st.seq + 1)
+        if self._last_committed < st.seq:
+            # Everything up to st.seq is decided; the node fetches it instead of executing it.
+            self._last_committed = st.seq
+            self._idle = 0
+            self._commit_queue = {s: b for s, b in self._commit_queue.items() if s > st.seq}
+            self._drain_commits()
+            if st.seq > max(self._last_executed, self._transfer_seq):
+                self._request_transfer(st.seq, st.state_digest, tuple(c.replica for c in st.proof))
+        elif own is not None and own != st.state_digest:
+            self._diverged(st.seq)
+
+    def _collect_through(self, seq: int) -> None:
+        self._slots = {s: v for s, v in self._slots.items() if s > seq}
+        self._certs = {s: v for s, v in self._certs.items() if s > seq}
+        self._exec_digests = {s: v for s, v in self._exec_digests.items() if s > seq}
+        self._my_checkpoints = {s: v for s, v in self._my_checkpoints.items() if s > seq}
+        self._votes.forget_through(seq)
+
+    def _request_transfer(self, seq: int, digest: bytes, vouchers: tuple[ReplicaId, ...]) -> None:
+        self._transfer_seq = seq
+        self._out.state_transfer.append(StateTransferRequested(seq, digest, vouchers))
+
+    def _diverged(self, seq: int) -> None:
+        self._evidence_against(self._me, "state-divergence", f"own state digest differs at {seq}")
+        st = self._stable
+        self._request_transfer(st.seq, st.state_digest, tuple(c.replica for c in st.proof))
+
+    # ------------------------------------------------------------------ view change
+
+    def _start_view_change(self, view: int, reason: str) -> None:
+        if view <= self._view and (self._in_vc or view < self._view):
+            return
+        self._view, self._in_vc = view, True
+        self._slots = {}
+        self._vc_timer = self._idle = 0
+        st = self._stable
+        prepared = tuple(self._certs[s] for s in sorted(self._certs) if s > st.seq)
+        vc, data = seal(
+            ViewChange(view, st.seq, st.state_digest, st.proof, prepared, self._me),
+            self._signer,
+            self._c.chain_id,
+        )
+        self._persist(Record(RecordKind.VIEW, 0, view, b"\x01"))
+        self._persist(Record(RecordKind.SENT_VIEW_CHANGE, 0, view, data))
+        self._broadcast(data)
+        self._vcs[self._me], self._my_vc, self._nv = vc, data, None
+        self._out.events.append(ViewChangeStarted(view, reason))
+        self._try_new_view()
+
+    def _on_view_change(self, vc: ViewChange) -> None:
+        if vc.view < self._view or (vc.view == self._view and not self._in_vc):
+            if not self._in_vc and self._nv is not None:
+                self._out.messages.append(Outbound(vc.replica, self._nv))
+            return
+        reason = check_view_change(
+            vc, self._c, self._q, self._verifier, not self._bugs.unchecked_new_view
+        )
+        if reason is not None:
+            self._evidence_against(vc.replica, "bad-view-change", reason)
+            return
+        old = self._vcs.get(vc.replica)
+        if old is not None and old.view >= vc.view:
+            if old.view == vc.view and old != vc:
+                self._evidence_against(vc.replica, "equivocation", f"view-changes for {vc.view}")
+            return
+        self._vcs[vc.replica] = vc
+        higher = sorted(
+            v.view for r, v in self._vcs.items() if r != self._me and v.view > self._view
+        )
+        if len(higher) >= self._q.weak:
+            self._start_view_change(higher[0], "f+1 replicas moved to a higher view")
+        self._try_new_view()
+
+    def _try_new_view(self) -> None:
+        if not self._in_vc or not self.is_primary or self._me not in self._vcs:
+            return
+        others = [
+            self._vcs[r]
+            for r in sorted(self._vcs)
+            if r != self._me and self._vcs[r].view == self._view
+        ]
+        if len(others) + 1 < self._q.view_change:
+            return
+        chosen = tuple(
+            sorted(
+                [self._vcs[self._me], *others[: self._q.view_change - 1]], key=lambda v: v.replica
+            )
+        )
+        plan = plan_new_view(chosen)
+        pps = tuple(
+            seal(
+                PrePrepare(self._view, s, b.digest, b.payload, self._me),
+                self._signer,
+                self._c.chain_id,
+            )[0]
+            for s, b in plan.entries
+        )
+        nv, data = seal(NewView(self._view, chosen, pps, self._me), self._signer, self._c.chain_id)
+        self._persist(Record(RecordKind.NEW_VIEW, 0, self._view, data))
+        self._broadcast(data)
+        self._install(nv, data, plan)
+
+    def _on_new_view(self, nv: NewView, data: bytes) -> None:
+        if nv.replica != self._c.primary(nv.view):
+            self._evidence_against(nv.replica, "wrong-view", "new-view from a non-primary")
+            return
+        if nv.view < self._view or (nv.view == self._view and not self._in_vc):
+            return
+        plan, reason = check_new_view(
+            nv, self._c, self._q, self._verifier, not self._bugs.unchecked_new_view
+        )
+        if plan is None:
+            self._evidence_against(nv.replica, "bad-new-view", reason or "")
+            if nv.view == self._view:
+                self._start_view_change(self._view + 1, "invalid new-view")
+            return
+        self._persist(Record(RecordKind.NEW_VIEW, 0, nv.view, data))
+        self._install(nv, data, plan)
+
+    def _install(self, nv: NewView, data: bytes, plan: NewViewPlan) -> None:
+        old_slots = self._slots if nv.view == self._view else {}
+        self._view, self._in_vc, self._nv = nv.view, False, data
+        self._vc_timer = self._idle = 0
+        self._persist(Record(RecordKind.VIEW, 1, nv.view, b"\x00"))
+        self._vcs = {r: v for r, v in self._vcs.items() if v.view > nv.view}
+        self._my_vc = None
+        self._slots = old_slots
+        if plan.stable.seq > self._stable.seq:
+            self._stabilize(plan.stable)
+        top = self._stable.seq
+        o_seqs: set[int] = set()
+        for pp in sorted(nv.pre_prepares, key=lambda p: p.seq):
+            if pp.seq in o_seqs or not in_window(
+                pp.seq, self._stable.seq, self._c.watermark_window
+            ):
+                continue
+            o_seqs.add(pp.seq)
+            top = max(top, pp.seq)
+            slot = self._slot(pp.seq)
+            if slot.pre_prepare is not None and slot.digest != pp.digest:
+                self._evidence_against(nv.replica, "equivocation", f"pre-prepare vs O at {pp.seq}")
+            slot.pre_prepare, slot.pre_prepare_bytes = pp, encode_message(pp)
+            slot.carried, slot.validated = True, True
+            if pp.payload:
+                self._out.events.append(BatchCarriedOver(nv.view, pp.seq, pp.batch))
+            if not self.is_primary and slot.my_prepare is None:
+                self._send_prepare(slot)
+        if self.is_primary:
+            self._next_seq = top + 1
+        self._out.events.append(ViewChanged(nv.view, self.primary))
+        for seq in sorted(self._slots):
+            slot = self._slots[seq]
+            if seq in o_seqs or slot.pre_prepare is None:
+                continue
+            if seq <= self._last_committed or self.is_primary:
+                continue
+            self._out.validate.append(ValidationRequested(nv.view, seq, slot.pre_prepare.batch))
+        for seq in sorted(self._slots):
+            self._advance(self._slots[seq])
+
+    # ------------------------------------------------------------------ status / retransmission
+
+    def _broadcast_status(self) -> None:
+        _, data = seal(
+            Status(self._view, self._in_vc, self._last_committed, self._stable.seq, self._me),
+            self._signer,
+            self._c.chain_id,
+        )
+        self._broadcast(data)
+
+    def _on_status(self, s: Status) -> None:
+        for data in retransmissions(
+            s,
+            view=self._view,
+            in_view_change=self._in_vc,
+            new_view=self._nv,
+            stable=self._stable,
+            slots=self._slots,
+        ):
+            self._out.messages.append(Outbound(s.replica, data))
+
+    # ------------------------------------------------------------------ helpers
+
+    def _slot(self, seq: int) -> Slot:
+        slot = self._slots.get(seq)
+        if slot is None:
+            slot = self._slots[seq] = Slot(seq)
+        return slot
+
+    def _persist(self, record: Record) -> None:
+        if self._bugs.vote_before_persist and record.kind in DEFERRABLE:
+            self._deferred.append(record)
+        else:
+            self._out.persist.append(record)
+
+    def _broadcast(self, data: bytes) -> None:
+        self._out.messages.append(Outbound(None, data))
+
+    def _evidence_against(self, replica: ReplicaId, kind: str, detail: str) -> None:
+        self._evidence[replica] = self._evidence.get(replica, 0) + 1
+        self._out.events.append(MisbehaviourDetected(replica, kind, detail))
+
+    def _reject(self, reason: str) -> Ready:
+        self._out.rejected = reason
+        return self._flush()
+
+    def _flush(self) -> Ready:
+        out, self._out = self._out, ReadyBuilder()
+        return out.freeze()
