@@ -8,7 +8,7 @@ each document's receipt carries its audit path to that root (docs/receipt.md §3
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from baaskit import merkle
 
@@ -40,4 +40,8 @@ def aggregate(digests: Sequence[bytes]) -> Batch:
 
 def batch_receipts(proof: TxProof, batch: Batch) -> list[Receipt]:
     """One receipt per document of `batch`, from the proof of the transaction registering its root."""
-    return [build_receipt(proof, digest, batch.aggregation(i)) for i, digest in enumerate(batch.digests)]
+    template = build_receipt(proof)
+    return [
+        replace(template, document_digest=digest, aggregation=batch.aggregation(i))
+        for i, digest in enumerate(batch.digests)
+    ]

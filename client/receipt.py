@@ -117,8 +117,13 @@ class Receipt:
         }
 
     def encode(self) -> bytes:
-        """The file bytes: canonical JSON followed by one LF."""
-        return canonical.dumps(self.to_json()) + b"\n"
+        """The file bytes: canonical JSON followed by one LF.
+
+        Encoded without canonical.dumps' per-value type walk (it dominated batch encoding): every
+        field is typed here, and `registration` comes from a canonical payload or a float-free parse.
+        """
+        text = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return text.encode() + b"\n"
 
     def save(self, path: str | Path) -> Path:
         target = Path(path)
@@ -200,7 +205,9 @@ def parse_receipt(data: bytes) -> Receipt:
             parse_float=_no_float,
             parse_constant=_no_float,
         )
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except ReceiptError:
+        raise
+    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, int digit limit, depth
         raise ReceiptError("format", f"not a JSON document: {exc}") from None
     return from_json(body)
 
