@@ -88,12 +88,22 @@ def _choice(value: Any, name: str, options: tuple[str, ...]) -> str:
     return value
 
 
+# Explicit code point ranges, not unicodedata: its tables change with the Python version, and every
+# replica must reach the same verdict. Bidi controls could make a name display as something else.
+_BIDI = frozenset((0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)))
+
+
+def _is_control(ch: str) -> bool:
+    code = ord(ch)
+    return code < 0x20 or 0x7F <= code <= 0x9F or code in _BIDI
+
+
 def _plain_text(meta: Mapping[str, Any], name: str, limit: int) -> str:
     value = meta[name]
     if not isinstance(value, str) or not 1 <= len(value) <= limit:
         raise _bad(f"metadata.{name} must be a string of 1..{limit} characters")
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
-        raise _bad(f"metadata.{name} must not contain control characters")
+    if any(_is_control(ch) for ch in value):
+        raise _bad(f"metadata.{name} must not contain control or bidirectional-override characters")
     return value
 
 

@@ -119,6 +119,18 @@ BAD_REGISTRATIONS: list[tuple[dict[str, Any], str]] = [
         "metadata.file_name must not contain control",
     ),
     (
+        {"digest": DOC, "kind": "document", "metadata": {"file_name": "invoice\u202efdp.exe"}},
+        "metadata.file_name must not contain control",
+    ),
+    (
+        {"digest": DOC, "kind": "document", "metadata": {"label": "x\x85y"}},
+        "metadata.label must not contain control",
+    ),
+    (
+        {"digest": DOC, "kind": "document", "metadata": {"label": "x\x7f"}},
+        "metadata.label must not contain control",
+    ),
+    (
         {"digest": DOC, "kind": "document", "metadata": {"label": "l" * 129}},
         "metadata.label must be a string of 1..128",
     ),
