@@ -1,0 +1,397 @@
+"""The driver: the ONLY caller of the PBFT Replica. One asyncio loop, one order of work.
+
+Inputs (peer frames, ticks, admitted txs, proposal timers) are queued; the loop drains everything
+queued, feeds it to the replica, then acts on the merged Ready outputs, in the order the Ready type
+prescribes (consensus/ready.py):
+
+  1. persist ALL records of the round in ONE sync write batch (group commit)
+  2. then send the messages (batched per peer by the transport)
+  3. validate requested batches (node/validation.py) -> replica.validated(...)
+  4. execute committed batches in order (executor, one sync batch per block) -> replica.executed(...)
+     -> broadcast our header signature -> collect block certificates
+  5. follow-up outputs (from 3 and 4) go round the same loop: persist, then send.
+
+The primary proposes when the mempool holds `max_batch_txs` or the oldest pending tx has waited
+`batch_delay_ms`, with up to `max_inflight` proposals in flight (pipelining). Block time is the
+primary's clock, strictly increasing (ticker.BlockClock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from baaskit.consensus import (
+    Batch,
+    BatchCarriedOver,
+    BatchCommitted,
+    MisbehaviourDetected,
+    Ready,
+    RecordKind,
+    Replica,
+    StateTransferRequested,
+    ValidationRequested,
+    ViewChanged,
+    ViewChangeStarted,
+    encode_record,
+)
+from baaskit.genesis import Genesis
+from baaskit.tx import TxEnvelope
+from baaskit.wire.v1 import api_pb2, peer_pb2
+
+from . import pbconv
+from .api import SubscriptionHub
+from .certificates import CertificateCollector
+from .executor import BlockExecutor, ExecutedBlock, ExecutionError
+from .mempool import Mempool
+from .metrics import EVIDENCE, Metrics
+from .proposal import ProposalError, decode_proposal, encode_proposal, is_null
+from .service import CommitWatch
+from .storage import KVStore
+from .ticker import BlockClock, monotonic_ms, now_ms
+from .transport import Transport
+from .validation import ProposalValidator
+
+log = logging.getLogger(__name__)
+
+EMPTY = Ready()
+FRAME_QUEUE_LIMIT = 2_000
+
+VIEW_CHANGES = "view_changes"
+PROPOSALS = "proposals"
+CATCHUP_BLOCKS = "catchup_blocks"
+
+
+@dataclass(frozen=True)
+class DriverParams:
+    max_batch_txs: int = 2000
+    batch_delay_ms: int = 5
+    max_inflight: int = 4
+    block_time_skew_ms: int = 10_000
+    catchup_lag: int = 8  # peers' header votes this far above us -> fetch certified blocks
+
+
+CatchUp = Callable[[int], Awaitable[int]]  # target height (0 = latest) -> new last height
+
+
+class Driver:
+    def __init__(
+        self,
+        *,
+        genesis: Genesis,
+        me: int,
+        replica: Replica,
+        store: KVStore,
+        executor: BlockExecutor,
+        mempool: Mempool,
+        validator: ProposalValidator,
+        collector: CertificateCollector,
+        transport: Transport,
+        metrics: Metrics,
+        hub: SubscriptionHub,
+        watch: CommitWatch,
+        params: DriverParams,
+        catch_up: CatchUp | None = None,
+    ) -> None:
+        self.genesis = genesis
+        self.me = me
+        self.replica = replica
+        self._store = store
+        self._executor = executor
+        self._mempool = mempool
+        self._validator = validator
+        self._collector = collector
+        self._transport = transport
+        self._metrics = metrics
+        self._hub = hub
+        self._watch = watch
+        self._p = params
+        self._catch_up = catch_up
+        self._clock = BlockClock(executor.last_time_ms())
+        self._items: deque[tuple[Any, ...]] = deque()
+        self._has_items = asyncio.Event()
+        self._space = asyncio.Event()
+        self._space.set()
+        self._my_seqs: set[int] = set()  # seqs this node proposed, not yet executed
+        self._retry: list[TxEnvelope] = []  # taken from the mempool, proposal refused: propose first
+        self._pending_since: int | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._requests_pending = False
+        self._peer_top = 0  # highest height a valid-looking peer header vote named
+        self._last_catchup_ms = 0
+        self.last_commit_ms = 0
+
+    # ---- inputs (called from other tasks) ------------------------------------------------
+
+    async def on_frame(self, sender: int, frame: peer_pb2.PeerFrame) -> None:
+        while len(self._items) >= FRAME_QUEUE_LIMIT:
+            self._space.clear()
+            await self._space.wait()
+        self._post(("frame", sender, frame))
+
+    async def on_tick(self) -> None:
+        self._post(("tick",))
+
+    def on_admitted(self, envelopes: list[TxEnvelope]) -> None:
+        """Txs a client got ACCEPTED for: broadcast to every peer (so any future primary has them)."""
+        self._transport.send_txs([pbconv.envelope_to_pb(e) for e in envelopes])
+        self._note_pending()
+        self._post(("kick",))
+
+    def _post(self, item: tuple[Any, ...]) -> None:
+        self._items.append(item)
+        self._has_items.set()
+
+    def _note_pending(self) -> None:
+        if self._pending_since is None:
+            self._pending_since = monotonic_ms()
+
+    def consensus_status(self) -> tuple[int, int, int]:
+        r = self.replica
+        return r.view, r.primary, r.stable_checkpoint
+
+    # ---- the loop ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        await self._process(self.replica.tick())  # re-delivers commits after a restore
+        while True:
+            await self._has_items.wait()
+            batch = list(self._items)
+            self._items.clear()
+            self._has_items.clear()
+            self._space.set()
+            ready = EMPTY
+            for item in batch:
+                ready = ready.merge(self._handle(item))
+            for item in batch:
+                if item[0] == "tick":
+                    await self._maybe_catch_up()
+                    break
+            ready = ready.merge(self._maybe_propose())
+            await self._process(ready)
+            await asyncio.sleep(0)  # let network tasks run between rounds
+
+    def _handle(self, item: tuple[Any, ...]) -> Ready:
+        kind = item[0]
+        if kind == "frame":
+            return self._on_frame(item[1], item[2])
+        if kind == "tick":
+            self._mempool.tick()
+            ready = EMPTY
+            pending = len(self._mempool) > 0 or bool(self._retry)
+            if pending != self._requests_pending:
+                self._requests_pending = pending
+                ready = ready.merge(self.replica.requests_pending(pending))
+            return ready.merge(self.replica.tick())
+        return EMPTY  # "kick": only proposes
+
+    def _on_frame(self, sender: int, frame: peer_pb2.PeerFrame) -> Ready:
+        ready = EMPTY
+        for data in frame.consensus:
+            ready = ready.merge(self.replica.receive(bytes(data), sender))
+        if frame.txs:
+            added = self._mempool.add_forwarded(
+                [pbconv.envelope_from_pb(t) for t in frame.txs], self._store.is_committed
+            )
+            if added:
+                self._note_pending()
+        for vote in frame.header_signatures:
+            if vote.height > self._store.last_height():
+                self._peer_top = max(self._peer_top, vote.height)
+            cert = self._collector.add(vote)
+            if cert is not None:
+                self._store.put_certificate(cert.height, cert.encode())
+        return ready
+
+    # ---- proposing -----------------------------------------------------------------------
+
+    def _maybe_propose(self) -> Ready:
+        r = self.replica
+        if not r.is_primary or r.in_view_change:
+            return EMPTY
+        out = EMPTY
+        while len(self._my_seqs) < self._p.max_inflight:
+            available = len(self._retry) + self._mempool.pending_count
+            if available == 0:
+                self._pending_since = None
+                break
+            waited = monotonic_ms() - (self._pending_since or monotonic_ms())
+            if available < self._p.max_batch_txs and waited < self._p.batch_delay_ms:
+                self._schedule_kick(self._p.batch_delay_ms - waited)
+                break
+            envelopes = self._retry[: self._p.max_batch_txs]
+            self._retry = self._retry[len(envelopes) :]
+            envelopes += self._mempool.take(self._p.max_batch_txs - len(envelopes))
+            payload = encode_proposal(self._clock.next(), envelopes, view=r.view, proposer=self.me)
+            ready = r.propose(Batch(payload))
+            if ready.rejected is not None:
+                self._retry = envelopes + self._retry
+                log.debug("proposal refused: %s", ready.rejected)
+                break
+            self._metrics.incr(PROPOSALS)
+            self._my_seqs.update(
+                rec.seq for rec in ready.persist if rec.kind == RecordKind.SENT_PRE_PREPARE
+            )
+            self._pending_since = monotonic_ms() if self._mempool.pending_count else None
+            out = out.merge(ready)
+        return out
+
+    def _schedule_kick(self, delay_ms: int) -> None:
+        if self._timer is not None:
+            return
+        loop = asyncio.get_running_loop()
+
+        def fire() -> None:
+            self._timer = None
+            self._post(("kick",))
+
+        self._timer = loop.call_later(max(delay_ms, 1) / 1000, fire)
+
+    # ---- acting on outputs ---------------------------------------------------------------
+
+    async def _process(self, ready: Ready) -> None:
+        while not ready.empty:
+            if ready.persist or ready.forget_below is not None:
+                records = [(rec.key, encode_record(rec)) for rec in ready.persist]
+                await asyncio.to_thread(self._store.write_consensus_records, records, ready.forget_below)
+            for out in ready.messages:
+                self._transport.send_consensus(out.to, out.data)
+            follow = EMPTY
+            follow = follow.merge(self._on_events(ready))
+            for v in ready.validate:
+                follow = follow.merge(self._validate(v))
+            for c in ready.committed:
+                follow = follow.merge(self._execute(c))
+            for st in ready.state_transfer:
+                follow = follow.merge(await self._state_transfer(st))
+            if ready.rejected is not None:
+                log.debug("replica refused: %s", ready.rejected)
+            ready = follow
+
+    def _on_events(self, ready: Ready) -> Ready:
+        for ev in ready.events:
+            if isinstance(ev, ViewChanged):
+                moved = self._mempool.requeue_inflight()
+                self._validator.reset()
+                self._my_seqs.clear()
+                self._retry.clear()  # requeue_inflight put them back in the pending queue
+                self._metrics.incr(VIEW_CHANGES)
+                if self._mempool.pending_count:
+                    self._note_pending()
+                log.warning("view %d installed, primary is member %d (%d txs requeued)", ev.view, ev.primary, moved)
+            elif isinstance(ev, ViewChangeStarted):
+                log.warning("leaving view for view %d: %s", ev.view, ev.reason)
+            elif isinstance(ev, MisbehaviourDetected):
+                self._metrics.incr(EVIDENCE)
+                log.warning("evidence against member %d: %s (%s)", ev.replica, ev.kind, ev.detail)
+        for ev in ready.events:
+            if isinstance(ev, BatchCarriedOver):
+                self._mempool.mark_inflight(_tx_ids(ev.batch.payload))
+        if any(isinstance(ev, ViewChanged) for ev in ready.events) and self.replica.is_primary:
+            self._post(("kick",))
+        return EMPTY
+
+    def _validate(self, v: ValidationRequested) -> Ready:
+        reason = self._validator.check(
+            v.seq, v.batch.payload, self._executor.last_time_ms(), now_ms(), self._p.block_time_skew_ms
+        )
+        if reason is not None:
+            log.warning("proposal at seq %d (view %d) is invalid: %s", v.seq, v.view, reason)
+        else:
+            self._mempool.mark_inflight(_tx_ids(v.batch.payload))
+        return self.replica.validated(v.view, v.seq, v.batch.digest, reason is None)
+
+    def _execute(self, c: BatchCommitted) -> Ready:
+        last = self._store.last_height()
+        if c.seq <= last:  # already applied (e.g. by catch-up): just tell the replica
+            if c.seq == self.replica.last_executed + 1:
+                return self.replica.executed(c.seq, self._executor.executed_block(c.seq).state_digest)
+            return EMPTY
+        try:
+            blk = self._executor.execute(c.seq, c.view, c.view % self.genesis.n, c.batch.payload)
+        except ExecutionError as exc:
+            log.error("cannot execute committed batch %d: %s", c.seq, exc)
+            return EMPTY
+        self._after_block(blk)
+        self._my_seqs.discard(c.seq)
+        return self.replica.executed(c.seq, blk.state_digest)
+
+    def _after_block(self, blk: ExecutedBlock) -> None:
+        self._mempool.remove_committed([*blk.tx_ids, *blk.skipped])
+        self._validator.committed(blk.height)
+        self._clock.observe(blk.header.time_ms)
+        vote = blk.vote()
+        self._transport.send_header_signature(vote.to_proto())
+        cert = self._collector.add_local(blk)
+        if cert is not None:
+            self._store.put_certificate(cert.height, cert.encode())
+        self._watch.committed(blk.tx_ids)
+        self._hub.publish(
+            api_pb2.BlockEvent(
+                height=blk.height, header=blk.header_bytes, tx_ids=list(blk.tx_ids), results=list(blk.results)
+            )
+        )
+        self.last_commit_ms = monotonic_ms()
+        if blk.height % 64 == 0 and blk.height > 128:
+            self._collector.forget_below(blk.height - 128)
+
+    # ---- catch-up ------------------------------------------------------------------------
+
+    async def _state_transfer(self, st: StateTransferRequested) -> Ready:
+        if self._catch_up is None:
+            return EMPTY
+        log.warning("state transfer requested up to %d (from %s)", st.seq, list(st.replicas))
+        height = await self._run_catch_up(st.seq)
+        if height > self.replica.last_executed:
+            return self.replica.state_installed(height, self._store.state_digest())
+        return EMPTY
+
+    async def _maybe_catch_up(self) -> None:
+        if self._catch_up is None or self._peer_top - self._store.last_height() < self._p.catchup_lag:
+            return
+        if monotonic_ms() - self._last_catchup_ms < 1_000:
+            return
+        height = await self._run_catch_up(0)
+        if height > self.replica.last_executed:
+            await self._process(self.replica.state_installed(height, self._store.state_digest()))
+
+    async def _run_catch_up(self, target: int) -> int:
+        assert self._catch_up is not None
+        self._last_catchup_ms = monotonic_ms()
+        before = self._store.last_height()
+        try:
+            height = await self._catch_up(target)
+        except Exception:
+            log.exception("catch-up failed")
+            return self._store.last_height()
+        if height > before:
+            self._metrics.incr(CATCHUP_BLOCKS, height - before)
+            self._mempool.remove_committed(self._committed_ids(before + 1, height))
+            self._validator.committed(height)
+            header = self._executor.last_header()
+            if header is not None:
+                self._clock.observe(header.time_ms)
+            log.warning("caught up from height %d to %d", before, height)
+        return height
+
+    def _committed_ids(self, lo: int, hi: int) -> list[bytes]:
+        ids: list[bytes] = []
+        for h in range(lo, hi + 1):
+            block = self._store.get_block(h)
+            if block is not None:
+                ids.extend(block.tx_ids)
+        self._watch.committed(ids)
+        return ids
+
+
+def _tx_ids(payload: bytes) -> list[bytes]:
+    if is_null(payload):
+        return []
+    with contextlib.suppress(ProposalError):
+        return [e.tx_id for e in decode_proposal(payload).envelopes]
+    return []

@@ -1,0 +1,189 @@
+"""The client API's view of one node (implements api.ApiBackend) and the commit watcher.
+
+Reads go straight to the store (committed data only); admission goes to the mempool and the
+admitted txs are handed to `on_admitted` (the driver broadcasts them and wakes the proposer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import grpc
+from baaskit import canonical
+from baaskit.contracts import ContractError
+from baaskit.contracts.router import Application
+from baaskit.genesis import Genesis
+from baaskit.tx import TxEnvelope
+from baaskit.wire.v1 import api_pb2, types_pb2
+
+from . import pbconv
+from .grpc_errors import ApiError, admission_status
+from .mempool import AdmissionError, Mempool
+from .metrics import Metrics
+from .storage import KVStore
+
+
+class CommitWatch:
+    """Futures for tx ids a client waits on; resolved when their block is committed."""
+
+    def __init__(self) -> None:
+        self._waiters: dict[bytes, list[asyncio.Future[None]]] = {}
+
+    def __len__(self) -> int:
+        return len(self._waiters)
+
+    def watch(self, tx_id: bytes) -> asyncio.Future[None]:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(tx_id, []).append(fut)
+        return fut
+
+    def unwatch(self, tx_id: bytes, fut: asyncio.Future[None]) -> None:
+        futs = self._waiters.get(tx_id)
+        if futs is not None:
+            if fut in futs:
+                futs.remove(fut)
+            if not futs:
+                del self._waiters[tx_id]
+
+    def committed(self, tx_ids: Sequence[bytes]) -> None:
+        if not self._waiters:
+            return
+        for tx_id in tx_ids:
+            for fut in self._waiters.pop(tx_id, ()):
+                if not fut.done():
+                    fut.set_result(None)
+
+
+StatusSource = Callable[[], tuple[int, int, int]]  # (view, primary, stable checkpoint)
+
+
+class NodeService:
+    def __init__(
+        self,
+        *,
+        genesis: Genesis,
+        me: int,
+        store: KVStore,
+        mempool: Mempool,
+        app: Application,
+        metrics: Metrics,
+        watch: CommitWatch,
+        on_admitted: Callable[[list[TxEnvelope]], None],
+        consensus_status: StatusSource,
+        tx_proof: Callable[[bytes], Any],
+        ready: Callable[[], bool],
+    ) -> None:
+        self.genesis = genesis
+        self.me = me
+        self._store = store
+        self._mempool = mempool
+        self._app = app
+        self._metrics = metrics
+        self._watch = watch
+        self._on_admitted = on_admitted
+        self._consensus_status = consensus_status
+        self._tx_proof = tx_proof
+        self._ready = ready
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def admit(self, txs: list[types_pb2.TxEnvelope]) -> list[api_pb2.TxAck]:
+        if not self._ready():
+            raise ApiError(grpc.StatusCode.UNAVAILABLE, "node is starting (catching up); retry shortly")
+        envelopes = [TxEnvelope(payload=t.payload, signer=t.signer, signature=t.signature) for t in txs]
+        try:
+            acks = self._mempool.admit(envelopes, self._store.is_committed)
+        except AdmissionError as exc:
+            raise ApiError(admission_status(exc.code), exc.message) from None
+        accepted = [env for env, ack in zip(envelopes, acks, strict=True) if ack.code.name == "ACCEPTED"]
+        if accepted:
+            self._on_admitted(accepted)
+        return [api_pb2.TxAck(tx_id=a.tx_id, code=api_pb2.AckCode.Value(a.code.name)) for a in acks]
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def _position(self, tx_id: bytes) -> api_pb2.TxPosition:
+        loc = self._store.get_tx_location(tx_id)
+        if loc is None:
+            return api_pb2.TxPosition(tx_id=tx_id, committed=False)
+        height, index = loc
+        result = self._store.get_result(height, index) or b""
+        return api_pb2.TxPosition(tx_id=tx_id, committed=True, height=height, index=index, result=result)
+
+    async def wait_txs(self, tx_ids: list[bytes], timeout_s: float) -> list[api_pb2.TxPosition]:
+        pending: dict[bytes, asyncio.Future[None]] = {}
+        for tx_id in tx_ids:
+            if tx_id not in pending and self._store.get_tx_location(tx_id) is None:
+                pending[tx_id] = self._watch.watch(tx_id)
+        # Re-check after registering (a block may have committed in between).
+        for tx_id, fut in list(pending.items()):
+            if self._store.get_tx_location(tx_id) is not None:
+                self._watch.unwatch(tx_id, fut)
+                del pending[tx_id]
+        try:
+            if pending:
+                await asyncio.wait(list(pending.values()), timeout=timeout_s)
+        finally:
+            for tx_id, fut in pending.items():
+                self._watch.unwatch(tx_id, fut)
+                fut.cancel()
+        return [self._position(tx_id) for tx_id in tx_ids]
+
+    def tx_proof(self, tx_id: bytes) -> api_pb2.TxProof | None:
+        if self._store.get_tx_location(tx_id) is None:
+            return None
+        proof = self._tx_proof(tx_id)
+        if proof is None:
+            return None
+        return pbconv.tx_proof_to_pb(proof)
+
+    def certified_block(self, height: int) -> types_pb2.CertifiedBlock | None:
+        if height == 0:
+            height = self._store.last_height()
+        if height == 0:
+            return None
+        return pbconv.certified_block(self._store, height)
+
+    def query(self, contract: str, method: str, args: dict[str, Any]) -> tuple[bytes, int]:
+        height = self._store.last_height()
+        try:
+            result = self._app.query(self._store.state_reader(), contract, method, args)
+        except ContractError as exc:
+            code = grpc.StatusCode.NOT_FOUND if exc.code in (3, 6) else grpc.StatusCode.INVALID_ARGUMENT
+            raise ApiError(code, exc.message) from None
+        except Exception as exc:  # a contract's query bug must not kill the API
+            raise ApiError(grpc.StatusCode.INTERNAL, f"query failed: {type(exc).__name__}") from None
+        try:
+            return canonical.dumps(result), height
+        except canonical.CanonicalError as exc:
+            raise ApiError(grpc.StatusCode.INTERNAL, f"query result is not canonical: {exc}") from None
+
+    def block_event(self, height: int) -> api_pb2.BlockEvent | None:
+        block = self._store.get_block(height)
+        if block is None:
+            return None
+        return api_pb2.BlockEvent(
+            height=height, header=block.header, tx_ids=list(block.tx_ids), results=list(block.results)
+        )
+
+    def height(self) -> int:
+        return self._store.last_height()
+
+    def status(self) -> api_pb2.StatusResponse:
+        view, primary, stable = self._consensus_status()
+        metrics = self._metrics.snapshot()
+        metrics["fsyncs"] = max(metrics.get("fsyncs", 0), self._store.sync_batches)
+        return api_pb2.StatusResponse(
+            chain_id=self.genesis.chain_id,
+            member=self.me,
+            name=self.genesis.members[self.me].name,
+            height=self._store.last_height(),
+            view=view,
+            primary=primary,
+            mempool_size=len(self._mempool),
+            stable_checkpoint=stable,
+            last_block_hash=self._store.last_block_hash(),
+            metrics=metrics,
+        )
