@@ -216,7 +216,7 @@ def _check_genesis(cfg: NodeConfig, check_files: bool) -> Genesis:
     if check_files:
         key = cfg.load_node_key()
         if bytes(key.verify_key) != m.node_key:
-            raise ConfigError(f"{where}: node_key {cfg.node_key_path} is not {m.name!r}'s node key in genesis")
+            raise ConfigError(f"{where}: node_key {cfg.node_key_path} is not the node key genesis lists for {m.name!r}")
         cert_pem, _, ca_pem = cfg.read_tls()
         try:
             if not same_certificate(cert_pem, m.tls_cert_pem):

@@ -9,7 +9,8 @@ execute(height, view, proposer, payload):
   5. write block, tx index, results, state writes and meta in ONE sync batch;
   6. sign the header hash and return an ExecutedBlock.
 The null batch (b"") makes an empty block with time = previous time + 1 and the previous header's
-view/proposer, so it is identical on every replica.
+view/proposer, so it is identical on every replica. A proposal's time is clamped to at least the
+previous block time + 1 (only matters right after a null block), so block times strictly increase.
 """
 
 from __future__ import annotations
@@ -197,7 +198,10 @@ class BlockExecutor:
                 proposal = decode_proposal(payload)
             except ProposalError as exc:
                 raise ExecutionError(f"committed batch at height {height} does not decode: {exc}") from None
-            time_ms, h_view, h_proposer, envelopes = proposal.time_ms, proposal.view, proposal.proposer, proposal.envelopes
+            # Validators check time > the previous proposal's; a null block in between (time =
+            # previous + 1) could tie, so clamp: block times stay strictly increasing everywhere.
+            time_ms = max(proposal.time_ms, self.last_time_ms() + 1)
+            h_view, h_proposer, envelopes = proposal.view, proposal.proposer, proposal.envelopes
         computed = self._compute(height, time_ms, h_view, h_proposer, envelopes)
         self._store.commit_block(computed.stored, computed.writes, computed.digest)
         return self._finish(computed)

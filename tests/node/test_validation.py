@@ -1,0 +1,128 @@
+"""ProposalValidator: every reason a replica refuses to prepare a proposal."""
+
+from __future__ import annotations
+
+import pytest
+from baaskit.node.mempool import Mempool
+from baaskit.node.storage import MemoryStore
+from baaskit.node.validation import ProposalValidator
+from baaskit.node.verified import VerifiedTxCache
+from baaskit.tx import TxEnvelope, make_tx
+
+from .chain import CHAIN as CHAIN_ID
+from .chain import GENESIS_TIME, make_chain
+
+CHAIN = make_chain()
+NOW = GENESIS_TIME + 60_000
+SKEW = 10_000
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    s = MemoryStore()
+    s.init_genesis(CHAIN.genesis, [])
+    return s
+
+
+def validator(store: MemoryStore, cache: VerifiedTxCache | None = None) -> ProposalValidator:
+    return ProposalValidator(CHAIN_ID, cache or VerifiedTxCache(), CHAIN.genesis.enrolled_keys(), store, max_txs=50)
+
+
+def check(v: ProposalValidator, seq: int, txs: list[TxEnvelope], time_ms: int = NOW, prev: int = GENESIS_TIME, **kw: int) -> str | None:
+    return v.check(seq, CHAIN.proposal(time_ms, txs), prev, NOW, SKEW, **kw)
+
+
+def test_valid_proposal_and_null_batch(store: MemoryStore) -> None:
+    v = validator(store)
+    assert check(v, 1, [CHAIN.tx("a", "1"), CHAIN.tx("b", "1")]) is None
+    assert check(v, 2, [], time_ms=NOW + 1) is None
+    assert v.check(3, b"", GENESIS_TIME, NOW, SKEW) is None
+    assert v.accepted_seqs == [1, 2]
+
+
+def _forged() -> TxEnvelope:
+    t = CHAIN.tx("f", "1")
+    return TxEnvelope(t.payload, t.signer, bytes(64))
+
+
+@pytest.mark.parametrize(
+    ("txs", "kwargs", "reason"),
+    [
+        ([CHAIN.tx("a", "1"), CHAIN.tx("a", "1")], {}, "appears twice"),
+        ([TxEnvelope(b"{}", bytes(32), bytes(64))], {}, "payload"),
+        ([make_tx(CHAIN.clients[0], "elsewhere", "kv", "set", {})], {}, "chain"),
+        ([make_tx(CHAIN.outsider, CHAIN_ID, "kv", "set", {})], {}, "not enrolled"),
+        ([_forged()], {}, "signature does not verify"),
+        ([CHAIN.tx("a", "1")], {"time_ms": GENESIS_TIME}, "not after the previous"),
+        ([CHAIN.tx("a", "1")], {"time_ms": NOW + SKEW + 1}, "skew"),
+        ([CHAIN.tx("a", "1")], {"time_ms": NOW - SKEW - 1}, "skew"),
+        ([CHAIN.tx(f"k{i}", "v") for i in range(51)], {}, "limit 50"),
+        ([CHAIN.tx("a", "1")], {"view": 3}, "view"),
+        ([CHAIN.tx("a", "1")], {"primary": 2}, "proposer"),
+    ],
+)
+def test_each_bad_case_is_rejected_with_its_reason(
+    store: MemoryStore, txs: list[TxEnvelope], kwargs: dict[str, int], reason: str
+) -> None:
+    v = validator(store)
+    result = check(v, 1, txs, **kwargs)
+    assert result is not None and reason in result
+    assert v.accepted_seqs == []
+
+
+def test_undecodable_payload(store: MemoryStore) -> None:
+    reason = validator(store).check(1, b"\x00garbage", GENESIS_TIME, NOW, SKEW)
+    assert reason is not None and "undecodable" in reason
+
+
+def test_already_committed_tx_is_rejected(store: MemoryStore) -> None:
+    from baaskit.node.executor import BlockExecutor
+
+    from .chain import kv_app
+
+    ex = BlockExecutor(store, kv_app(), CHAIN.genesis, 0, CHAIN.node_keys[0])
+    tx = CHAIN.tx("a", "1")
+    ex.execute(1, 0, 0, CHAIN.proposal(NOW - 5, [tx]))
+    reason = check(validator(store), 2, [tx], prev=NOW - 5)
+    assert reason is not None and "already committed" in reason
+
+
+def test_tx_in_another_uncommitted_proposal(store: MemoryStore) -> None:
+    v = validator(store)
+    tx = CHAIN.tx("a", "1")
+    assert check(v, 1, [tx], time_ms=NOW - 10) is None
+    reason = check(v, 2, [tx])
+    assert reason is not None and "sequence 1" in reason
+    assert check(v, 1, [tx, CHAIN.tx("b", "1")], time_ms=NOW - 10) is None  # same seq: re-proposal
+    v.committed(1)  # executed: now the store's index answers for it
+    assert check(v, 2, [tx]) is None
+    v.reset()
+    assert v.accepted_seqs == []
+
+
+def test_pipelined_times_must_increase(store: MemoryStore) -> None:
+    v = validator(store)
+    assert check(v, 1, [CHAIN.tx("a", "1")], time_ms=NOW) is None
+    reason = check(v, 2, [CHAIN.tx("b", "1")], time_ms=NOW)  # block 1 not executed yet
+    assert reason is not None and "not after" in reason
+    assert check(v, 2, [CHAIN.tx("b", "1")], time_ms=NOW + 1) is None
+
+
+def test_tx_verified_once_via_api_then_pre_prepare(store: MemoryStore) -> None:
+    cache = VerifiedTxCache()
+    mempool = Mempool(10, cache, CHAIN.genesis.enrolled_keys(), CHAIN_ID)
+    txs = [CHAIN.tx(f"k{i}", "v") for i in range(5)]
+    mempool.admit(txs, store.is_committed)
+    v = validator(store, cache)
+    assert check(v, 1, txs) is None
+    assert check(v, 1, txs) is None  # the same pre-prepare again (retransmission)
+    assert cache.verifications == 5
+
+
+def test_forged_signature_reproposed_with_a_verified_payload(store: MemoryStore) -> None:
+    cache = VerifiedTxCache()
+    tx = CHAIN.tx("a", "1")
+    assert cache.verify(tx)
+    forged = TxEnvelope(tx.payload, tx.signer, bytes(reversed(tx.signature)))
+    reason = check(validator(store, cache), 1, [forged])
+    assert reason is not None and "signature" in reason
