@@ -19,6 +19,9 @@ from google.protobuf.message import DecodeError
 
 from .metrics import CERTIFICATES, DIVERGENT_HEADERS, EVIDENCE, Metrics
 
+# Distinct votes verified per (height, member): an honest member sends one; two prove equivocation.
+MAX_VOTES_PER_MEMBER = 3
+
 
 class HeaderVote(Protocol):
     """Anything shaped like types.proto HeaderSignature (the protobuf message itself works)."""
@@ -127,6 +130,7 @@ class CertificateCollector:
         self._ours: dict[int, bytes] = {}  # height -> our header hash
         self._votes: dict[int, dict[int, tuple[bytes, bytes]]] = {}  # height -> member -> (hash, sig)
         self._seen: set[tuple[int, int, bytes, bytes]] = set()  # verified-once memo
+        self._tries: dict[tuple[int, int], int] = {}  # (height, member) -> distinct votes checked
         self._done: set[int] = set()
         self._floor = 0  # heights <= floor are forgotten
         self._top = 0
@@ -163,9 +167,16 @@ class CertificateCollector:
         memo = (height, member, header_hash, signature)
         if memo in self._seen:
             return None
-        self._seen.add(memo)
         key = self._keys.get(member)
-        if key is None or not verify_header_signature(key, header_hash, signature):
+        if key is None:
+            self._evidence()
+            return None
+        tries = self._tries.get((height, member), 0)
+        if tries >= MAX_VOTES_PER_MEMBER:  # a peer spraying votes costs us no more verifications
+            return None
+        self._tries[(height, member)] = tries + 1
+        self._seen.add(memo)
+        if not verify_header_signature(key, header_hash, signature):
             self._evidence()
             return None
         votes = self._votes.setdefault(height, {})
@@ -207,4 +218,5 @@ class CertificateCollector:
             del self._ours[h]
         self._done = {h for h in self._done if h > height}
         self._seen = {m for m in self._seen if m[0] > height}
+        self._tries = {k: v for k, v in self._tries.items() if k[0] > height}
 

@@ -133,3 +133,20 @@ def test_certificate_encoding_round_trip_and_errors() -> None:
         BlockCertificate.from_proto(msg)
     with pytest.raises(CertificateError, match="too-few"):
         cert.check(CHAIN.genesis)
+
+
+def test_a_member_spraying_votes_costs_bounded_verifications(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    real = certificates_module.verify_header_signature
+
+    def counting(key: bytes, h: bytes, sig: bytes) -> bool:
+        calls.append(1)
+        return real(key, h, sig)
+
+    monkeypatch.setattr(certificates_module, "verify_header_signature", counting)
+    c = CertificateCollector(CHAIN.genesis)
+    c.add_local(Local(1, OURS))
+    for i in range(50):
+        c.add(HeaderSignature(1, OURS, 1, bytes([i]) * 64))
+    assert len(calls) == certificates_module.MAX_VOTES_PER_MEMBER
+    assert c.add(vote(2)) is None and c.add(vote(3)) is not None  # other members unaffected

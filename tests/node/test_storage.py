@@ -243,3 +243,18 @@ def test_key_builders_reject_out_of_range() -> None:
         keys.tx_index_key(b"short")
     with pytest.raises(ValueError):
         keys.read_location(b"123")
+
+
+def test_real_consensus_records_round_trip_and_forget_like_the_core(store: KVStore) -> None:
+    from baaskit.consensus import Record, RecordKind, decode_record, encode_record
+
+    records = [Record(RecordKind.VIEW, 0, 2, b"\x00")] + [
+        Record(kind, seq, 2, b"m%d" % seq)
+        for seq in (1, 2, 3, 300)
+        for kind in (RecordKind.SENT_PREPARE, RecordKind.COMMITTED)
+    ]
+    store.write_consensus_records([(r.key, encode_record(r)) for r in records])
+    assert sorted(decode_record(b).key for b in store.load_consensus_records()) == sorted(r.key for r in records)
+    store.write_consensus_records([], forget_below=2)
+    kept = [decode_record(b) for b in store.load_consensus_records()]
+    assert sorted(r.key for r in kept) == sorted(r.key for r in records if not r.forgettable(2))
