@@ -110,6 +110,35 @@ def resolve_settings(
     return Settings.from_genesis(gen, signing, endpoints, ca_pem, timeout_s)
 
 
+DEFAULT_CLUSTER_DIR = Path(".baaskit/cluster")
+
+
+def cluster_settings(
+    folder: str | Path = DEFAULT_CLUSTER_DIR,
+    client: str | None = None,
+    endpoints: Sequence[str] = (),
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> Settings:
+    """Settings for a local cluster folder (`baaskit init`/`up`): genesis.json, ca.crt and an
+    enrolled key from clients/<client>.key (default: the first one, by name)."""
+    root = Path(folder)
+    genesis = root / "genesis.json"
+    if not genesis.is_file():
+        raise ClientError(
+            f"no cluster in {root} (no genesis.json): run `baaskit up`, or pass --genesis/--key/--endpoint"
+        )
+    keys = sorted((root / "clients").glob("*.key"))
+    if client is not None:
+        key: Path | None = root / "clients" / f"{client}.key"
+        if key is None or not key.is_file():
+            names = ", ".join(k.stem for k in keys) or "none"
+            raise ClientError(f"no client key {client!r} in {root / 'clients'} (have: {names})")
+    else:
+        key = keys[0] if keys else None
+    ca = root / "ca.crt"
+    return resolve_settings(endpoints, genesis, key, ca if ca.is_file() else None, timeout_s)
+
+
 def credentials(ca_pem: bytes) -> grpc.ChannelCredentials:
     return grpc.ssl_channel_credentials(root_certificates=ca_pem)
 

@@ -27,6 +27,7 @@ from . import notarizing as nz
 from .connection import (
     BACKOFF_CODES,
     CHANNEL_OPTIONS,
+    DEFAULT_CLUSTER_DIR,
     DEFAULT_TIMEOUT_S,
     FAILOVER_CODES,
     ClientError,
@@ -35,6 +36,7 @@ from .connection import (
     Settings,
     Unavailable,
     backoff_s,
+    cluster_settings,
     credentials,
     resolve_settings,
     rpc_code,
@@ -98,6 +100,13 @@ class Client:
         return cls(resolve_settings(endpoints, genesis, key, ca, timeout_s))
 
     # --- connection -------------------------------------------------------------------------------
+
+    @classmethod
+    def from_cluster(
+        cls, folder: str | Path = DEFAULT_CLUSTER_DIR, client: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> Client:
+        """Connect to the local cluster of `baaskit up` (genesis, CA and a client key from its folder)."""
+        return cls(cluster_settings(folder, client, timeout_s=timeout_s))
 
     @property
     def endpoint(self) -> str:

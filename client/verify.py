@@ -27,6 +27,7 @@ KIND_MERKLE_ROOT = "merkle_root"
 
 # The check names, in the order they run (docs/receipt.md §4).
 CHECKS = (
+    "genesis",
     "format",
     "header-chain-id",
     "unknown-signer",
@@ -96,8 +97,8 @@ def verify_receipt(
 ) -> Verified:
     """Verify `receipt` (object, file bytes, or path) against `document` (content bytes, a path,
     or None to skip the document check) and `genesis` (object, file bytes, or path)."""
-    rc = _as_receipt(receipt)
     gen = _as_genesis(genesis)
+    rc = _as_receipt(receipt)
     header = _check_header(rc, gen)
     signers = _check_certificate(rc, header, gen)
     _check_tx_inclusion(rc, header)
