@@ -2,11 +2,16 @@
 
 Both backends (LevelDB and memory) only provide get / ordered prefix iteration / atomic write
 batch; every schema decision lives here and in keys.py, so one test suite covers both.
+
+Threads: with the LevelDB backend, write_consensus_records may run in a worker thread while the
+event loop thread commits blocks and reads (LevelDB serialises writers; keep ONE thread writing
+consensus records and ONE committing blocks). The memory backend is single-threaded only.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
@@ -52,6 +57,7 @@ class KVStore:
         self._raw = raw
         self._metrics = metrics
         self._sync_batches = 0
+        self._count_lock = threading.Lock()
         self._closed = False
         last = raw.get(keys.META_LAST_HEIGHT)
         try:
@@ -69,9 +75,10 @@ class KVStore:
             raise StoreError("store is closed")
         self._raw.write(puts, deletes, sync)
         if sync:
-            self._sync_batches += 1
-            if self._metrics is not None:
-                self._metrics.incr(FSYNCS)
+            with self._count_lock:  # the runtime may group-commit records from a worker thread
+                self._sync_batches += 1
+                if self._metrics is not None:
+                    self._metrics.incr(FSYNCS)
 
     @property
     def sync_batches(self) -> int:
