@@ -65,6 +65,8 @@ FRAME_QUEUE_LIMIT = 2_000
 VIEW_CHANGES = "view_changes"
 PROPOSALS = "proposals"
 CATCHUP_BLOCKS = "catchup_blocks"
+RESEND_TICKS = 10  # a backup re-sends txs pending this many ticks to the primary
+RESEND_MAX = 5_000
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,7 @@ class Driver:
         self._pending_since: int | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._requests_pending = False
+        self._ticks = 0
         self._peer_top = 0  # highest height a valid-looking peer header vote named
         self._last_catchup_ms = 0
         self.last_commit_ms = 0
@@ -172,8 +175,8 @@ class Driver:
                 if item[0] == "tick":
                     await self._maybe_catch_up()
                     break
-            ready = ready.merge(self._maybe_propose())
-            await self._process(ready)
+            await self._process(ready)  # events (a view change) are handled before proposing
+            await self._process(self._maybe_propose())
             await asyncio.sleep(0)  # let network tasks run between rounds
 
     def _handle(self, item: tuple[Any, ...]) -> Ready:
@@ -184,11 +187,23 @@ class Driver:
             self._mempool.tick()
             ready = EMPTY
             pending = len(self._mempool) > 0 or bool(self._retry)
+            self._ticks += 1
+            if self._ticks % RESEND_TICKS == 0:
+                self._resend_pending()
             if pending != self._requests_pending:
                 self._requests_pending = pending
                 ready = ready.merge(self.replica.requests_pending(pending))
             return ready.merge(self.replica.tick())
         return EMPTY  # "kick": only proposes
+
+    def _resend_pending(self) -> None:
+        """Backups re-send txs pending for a while to the primary (it may have missed them)."""
+        r = self.replica
+        age = self._mempool.oldest_pending_age_ticks()
+        if r.is_primary or r.in_view_change or age is None or age < RESEND_TICKS:
+            return
+        envelopes = [e for e in map(self._mempool.get, self._mempool.pending_ids()[:RESEND_MAX]) if e is not None]
+        self._transport.send_txs([pbconv.envelope_to_pb(e) for e in envelopes], to=r.primary)
 
     def _on_frame(self, sender: int, frame: peer_pb2.PeerFrame) -> Ready:
         ready = EMPTY

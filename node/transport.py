@@ -35,7 +35,7 @@ BlockSource = Callable[[int, int], AsyncIterator[types_pb2.CertifiedBlock]]
 DEFAULT_QUEUE_LIMIT = 50_000
 MAX_FRAME_BYTES = 4 * 1024 * 1024
 _BACKOFF_MIN_S = 0.05
-_BACKOFF_MAX_S = 2.0
+_BACKOFF_MAX_S = 1.0
 
 
 def grpc_options(max_message_bytes: int) -> list[tuple[str, int | str]]:
@@ -46,6 +46,9 @@ def grpc_options(max_message_bytes: int) -> list[tuple[str, int | str]]:
         ("grpc.keepalive_timeout_ms", 5_000),
         ("grpc.keepalive_permit_without_calls", 1),
         ("grpc.http2.max_pings_without_data", 0),
+        ("grpc.initial_reconnect_backoff_ms", 100),
+        ("grpc.min_reconnect_backoff_ms", 100),
+        ("grpc.max_reconnect_backoff_ms", 1_000),
     ]
 
 
