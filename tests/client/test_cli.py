@@ -32,7 +32,7 @@ def env(tmp_path: Path) -> Iterator[tuple[Sandbox, FakeCluster, list[str]]]:
 
 
 def test_notarize_verify_lookup_receipt(tmp_path: Path, env: tuple[Sandbox, FakeCluster, list[str]], capsys: pytest.CaptureFixture[str]) -> None:
-    box, cluster, conn = env
+    _, _, conn = env
     doc = tmp_path / "deed.pdf"
     doc.write_bytes(b"%PDF deed of sale")
     assert main(["notarize", str(doc), "--describe", "--label", "deed", *conn]) == 0
@@ -66,17 +66,17 @@ def test_notarize_many_files_into_a_folder(tmp_path: Path, env: tuple[Sandbox, F
     docs.mkdir()
     files = []
     for i in range(25):
-        f = docs / f"scan-{i:02}.tif"
-        f.write_bytes(bytes([i]) * (100 + i))
-        files.append(str(f))
+        page = docs / f"scan-{i:02}.tif"
+        page.write_bytes(bytes([i]) * (100 + i))
+        files.append(str(page))
     before = box.height
     assert main(["notarize", *files, "--out", str(tmp_path / "receipts"), *conn]) == 0
     captured = capsys.readouterr()
     assert box.height == before + 1 and "aggregated into 1 transaction" in captured.out
     assert "hashing" in captured.err  # the progress bar
     for f in files:
-        r = tmp_path / "receipts" / (Path(f).name + ".receipt.json")
-        assert main(["verify", f, str(r), "--genesis", str(tmp_path / "genesis.json")]) == 0
+        receipt = tmp_path / "receipts" / (Path(f).name + ".receipt.json")
+        assert main(["verify", f, str(receipt), "--genesis", str(tmp_path / "genesis.json")]) == 0
 
 
 def test_verify_failures_name_the_check(tmp_path: Path, env: tuple[Sandbox, FakeCluster, list[str]], capsys: pytest.CaptureFixture[str]) -> None:
