@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from baaskit import canonical
 from baaskit.tx import Tx
 
 from .app import INTERNAL, UNKNOWN_CONTRACT, BlockContext, Contract, ContractError, TxResult, fail
@@ -64,6 +65,11 @@ class Application:
         except Exception as exc:  # a contract bug must not split or crash the replicas
             log.exception("contract %s raised on tx %s", tx.contract, tx.tx_id.hex())
             return fail(INTERNAL, f"contract error: {type(exc).__name__}")
+        try:
+            canonical.dumps(result.to_json())
+        except canonical.CanonicalError as exc:  # rule 6: results are hashed into the results root
+            log.error("contract %s returned a non-canonical result: %s", tx.contract, exc)
+            return fail(INTERNAL, "contract error: non-canonical result")
         if result.ok:
             overlay.merge_into(block)
         return result

@@ -102,3 +102,31 @@ def test_corrupt_notary_state_is_internal_not_a_crash() -> None:
     result = chain.one(tx(ALICE, "notary", "register", {"digest": DOC, "kind": "document"}))
     assert result.code == INTERNAL
     assert chain.store.data[b"c/notary/d/" + DOC.encode()] == b"{not json"
+
+
+def test_non_canonical_result_fails_the_tx_and_discards_its_writes() -> None:
+    from baaskit.contracts import Application, MemoryStore, TxResult
+
+    class FloatResult:
+        name = "floaty"
+
+        def init_chain(self, state, params):  # type: ignore[no-untyped-def]
+            return None
+
+        def execute(self, state, tx, ctx):  # type: ignore[no-untyped-def]
+            state.set(b"k", b"v")
+            return TxResult(code=0, data={"x": 1.5})
+
+        def query(self, state, method, args):  # type: ignore[no-untyped-def]
+            return None
+
+    import nacl.signing
+
+    from baaskit.contracts import BlockContext
+    from baaskit.tx import decode_payload, make_tx
+
+    key = nacl.signing.SigningKey.generate()
+    tx = decode_payload(make_tx(key, "c", "floaty", "m", {}), "c")
+    outcome = Application([FloatResult()]).execute_block(MemoryStore(), BlockContext("c", 1, 1, 0), [tx])
+    assert outcome.results[0].code != 0
+    assert outcome.writes == []
