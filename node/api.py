@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 import grpc
 from baaskit import canonical
 from baaskit.wire.v1 import api_pb2, api_pb2_grpc, types_pb2
+from google.protobuf.message import DecodeError
 
 from .grpc_errors import ApiError
 
@@ -217,3 +218,89 @@ class ApiService(api_pb2_grpc.ApiServicer):
 
     async def Status(self, request: api_pb2.StatusRequest, context: grpc.aio.ServicerContext) -> api_pb2.StatusResponse:
         return self._b.status()
+
+
+# ---- registration with a deserializer that never throws ------------------------------------
+# grpc answers UNKNOWN when a request body does not parse; we answer INVALID_ARGUMENT instead.
+
+
+class _Malformed:
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+
+
+def _safe(parse: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
+    def deserialize(data: bytes) -> Any:
+        try:
+            return parse(data)
+        except DecodeError as exc:
+            return _Malformed(str(exc))
+
+    return deserialize
+
+
+_MALFORMED = "request is not a valid protobuf message"
+
+
+def _unary(fn: Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    async def handler(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        if isinstance(request, _Malformed):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{_MALFORMED}: {request.detail}")
+        return await fn(request, context)
+
+    return handler
+
+
+def _server_stream(fn: Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]) -> Callable[..., AsyncIterator[Any]]:
+    async def handler(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        if isinstance(request, _Malformed):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{_MALFORMED}: {request.detail}")
+        async for item in fn(request, context):
+            yield item
+
+    return handler
+
+
+def _client_stream(fn: Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    async def handler(request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> Any:
+        async def checked() -> AsyncIterator[Any]:
+            async for request in request_iterator:
+                if isinstance(request, _Malformed):
+                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{_MALFORMED}: {request.detail}")
+                yield request
+
+        return await fn(checked(), context)
+
+    return handler
+
+
+def add_api_service(service: ApiService, server: grpc.aio.Server) -> None:
+    """Like api_pb2_grpc.add_ApiServicer_to_server, but malformed bodies get INVALID_ARGUMENT."""
+    s = service
+    handlers = {
+        "Submit": grpc.unary_unary_rpc_method_handler(
+            _unary(s.Submit), _safe(api_pb2.SubmitRequest.FromString), api_pb2.SubmitResponse.SerializeToString
+        ),
+        "SubmitStream": grpc.stream_unary_rpc_method_handler(
+            _client_stream(s.SubmitStream), _safe(api_pb2.SubmitRequest.FromString), api_pb2.SubmitResponse.SerializeToString
+        ),
+        "WaitTxs": grpc.unary_unary_rpc_method_handler(
+            _unary(s.WaitTxs), _safe(api_pb2.WaitTxsRequest.FromString), api_pb2.WaitTxsResponse.SerializeToString
+        ),
+        "GetTx": grpc.unary_unary_rpc_method_handler(
+            _unary(s.GetTx), _safe(api_pb2.GetTxRequest.FromString), api_pb2.TxProof.SerializeToString
+        ),
+        "GetBlock": grpc.unary_unary_rpc_method_handler(
+            _unary(s.GetBlock), _safe(api_pb2.GetBlockRequest.FromString), types_pb2.CertifiedBlock.SerializeToString
+        ),
+        "Query": grpc.unary_unary_rpc_method_handler(
+            _unary(s.Query), _safe(api_pb2.QueryRequest.FromString), api_pb2.QueryResponse.SerializeToString
+        ),
+        "SubscribeBlocks": grpc.unary_stream_rpc_method_handler(
+            _server_stream(s.SubscribeBlocks), _safe(api_pb2.SubscribeRequest.FromString), api_pb2.BlockEvent.SerializeToString
+        ),
+        "Status": grpc.unary_unary_rpc_method_handler(
+            _unary(s.Status), _safe(api_pb2.StatusRequest.FromString), api_pb2.StatusResponse.SerializeToString
+        ),
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("baaskit.wire.v1.Api", handlers),))

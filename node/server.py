@@ -17,12 +17,12 @@ from pathlib import Path
 import grpc
 from baaskit.consensus import ClusterConfig, Ed25519Signer, Ed25519Verifier, Replica, decode_record
 from baaskit.contracts.builtin import default_application
-from baaskit.wire.v1 import api_pb2, api_pb2_grpc, peer_pb2, peer_pb2_grpc
+from baaskit.wire.v1 import api_pb2, peer_pb2, peer_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
-from .api import ApiService, SubscriptionHub
+from .api import ApiService, SubscriptionHub, add_api_service
 from .catchup import BlockServer, CatchUp
 from .certificates import CertificateCollector
 from .config import NodeConfig
@@ -160,7 +160,7 @@ async def _serve(
         tx_proof=executor.tx_proof,
         ready=lambda: ready_flag["ready"],
     )
-    api_pb2_grpc.add_ApiServicer_to_server(ApiService(service, hub), api_server)
+    add_api_service(ApiService(service, hub), api_server)
     health_pb2_grpc.add_HealthServicer_to_server(health, api_server)
     reflection.enable_server_reflection(
         (
