@@ -25,6 +25,7 @@ from .types import (
     DIGEST_SIZE,
     Checkpoint,
     Commit,
+    CommitCertificate,
     Message,
     NewView,
     Prepare,
@@ -47,6 +48,7 @@ KIND_CHECKPOINT = 4
 KIND_VIEW_CHANGE = 5
 KIND_NEW_VIEW = 6
 KIND_STATUS = 7
+KIND_COMMIT_CERTIFICATE = 8
 
 _U8 = struct.Struct(">B")
 _U16 = struct.Struct(">H")
@@ -160,6 +162,13 @@ def encode_body(msg: Message) -> bytes:
         w.u8(1 if msg.in_view_change else 0)
         w.u64(msg.last_committed)
         w.u64(msg.stable_seq)
+        w.u32(msg.replica)
+    elif isinstance(msg, CommitCertificate):
+        w.u8(KIND_COMMIT_CERTIFICATE)
+        w.blob(encode_message(msg.pre_prepare))
+        w.count(len(msg.commits))
+        for vote in msg.commits:
+            w.blob(encode_message(vote))
         w.u32(msg.replica)
     else:  # pragma: no cover - exhaustive over Message
         raise TypeError(f"not a message: {type(msg).__name__}")
@@ -306,6 +315,12 @@ def _decode(data: bytes) -> tuple[Message, bytes]:
         view, ivc, lc, ss, replica = r.u64(), r.boolean(), r.u64(), r.u64(), r.u32()
         body_end = r.pos
         msg = Status(view, ivc, lc, ss, replica, _signature(r))
+    elif kind == KIND_COMMIT_CERTIFICATE:
+        pp = _nested(r, PrePrepare)
+        commits = tuple(_nested(r, Commit) for _ in range(r.u16()))
+        replica = r.u32()
+        body_end = r.pos
+        msg = CommitCertificate(pp, commits, replica, _signature(r))
     else:
         raise MalformedMessage(f"unknown message kind {kind}")
     r.end()

@@ -28,6 +28,10 @@ class Slot:
     def digest(self) -> bytes | None:
         return None if self.pre_prepare is None else self.pre_prepare.digest
 
+    def view_digest_differs(self, pp: PrePrepare) -> bool:
+        mine = self.pre_prepare
+        return mine is not None and mine.view == pp.view and mine.digest != pp.digest
+
     def matching_prepares(self, primary: ReplicaId) -> list[Prepare]:
         """Prepares from distinct backups matching the pre-prepare, sorted by replica."""
         d = self.digest

@@ -8,7 +8,10 @@ from .checkpoint import StableCheckpoint
 from .codec import encode_message
 from .log import Slot
 from .records import RecordKind
-from .types import Status
+from .signing import Verifier, verify_nested
+from .types import ClusterConfig, Commit, CommitCertificate, PrePrepare, ReplicaId, Status, sha256
+
+Decision = tuple[PrePrepare, tuple[Commit, ...]]
 
 # Records describing this replica's own votes in the normal case (the planted bug
 # vote_before_persist hands these out only at the next tick).
@@ -22,6 +25,31 @@ DEFERRABLE = frozenset(
 )
 
 
+def check_commit_certificate(
+    cc: CommitCertificate, config: ClusterConfig, quorum: int, verifier: Verifier
+) -> str | None:
+    """None if ``cc`` proves its batch committed (pre-prepare + ``quorum`` matching commits)."""
+    pp = cc.pre_prepare
+    if pp.replica != config.primary(pp.view):
+        return "pre-prepare not from the primary of its view"
+    if sha256(pp.payload) != pp.digest:
+        return "pre-prepare digest mismatch"
+    if not verify_nested(pp, verifier, config.chain_id):
+        return "pre-prepare signature"
+    seen: set[ReplicaId] = set()
+    for c in cc.commits:
+        if (c.view, c.seq, c.digest) != (pp.view, pp.seq, pp.digest):
+            return "commit does not match"
+        if not 0 <= c.replica < config.n or c.replica in seen:
+            return "commit from a wrong or repeated replica"
+        if not verify_nested(c, verifier, config.chain_id):
+            return "commit signature"
+        seen.add(c.replica)
+    if len(seen) < quorum:
+        return "too few commits"
+    return None
+
+
 def retransmissions(
     s: Status,
     *,
@@ -30,20 +58,26 @@ def retransmissions(
     new_view: bytes | None,
     stable: StableCheckpoint,
     slots: Mapping[int, Slot],
-) -> Iterator[bytes]:
-    """What to send (as already-signed bytes, possibly signed by others) to a peer whose Status is
-    ``s``: the new-view of our view if it is behind in views; the proof of our stable checkpoint
-    if its log is behind it; the pre-prepares and our own votes for the seqs it has not committed
-    if it is in our view."""
+    last_committed: int,
+    decisions: Mapping[int, Decision],
+) -> Iterator[bytes | Decision]:
+    """What to send to a peer whose Status is ``s`` (already-signed bytes, possibly signed by
+    others, or a Decision to wrap in a CommitCertificate): the new-view of our view if it is
+    behind in views; the proof of our stable checkpoint if its log is behind it; proofs of the
+    batches we committed and it did not (whatever its view); and, if it is in our view, the
+    pre-prepares and our own votes for the seqs neither of us has committed."""
     active = not in_view_change
     if active and new_view is not None and (s.view < view or (s.view == view and s.in_view_change)):
         yield new_view
     if s.stable_seq < stable.seq and s.last_committed < stable.seq:
         for cp in stable.proof:
             yield encode_message(cp)
+    for seq in sorted(decisions):
+        if seq > s.last_committed:
+            yield decisions[seq]
     if active and s.view == view and not s.in_view_change:
         for seq in sorted(slots):
-            if seq <= s.last_committed:
+            if seq <= max(s.last_committed, last_committed):
                 continue
             slot = slots[seq]
             for data in (slot.pre_prepare_bytes, slot.my_prepare, slot.my_commit):

@@ -5,14 +5,17 @@ THE ORDERING RULE (written on the type, as in etcd-io/raft):
      may cover the records of many Ready values (group commit), as long as no message of a Ready
      leaves before that Ready's records are durable.
   2. ``messages`` may then be sent in any order, batched per peer.
-  3. ``committed`` batches are delivered strictly in sequence order, each exactly once: execute
-     them in that order and call ``Replica.executed(seq, digest)`` after each.
-  4. ``validate`` asks the node to check every transaction of a batch, answer with
-     ``Replica.validated``. ``state_transfer`` asks it to fetch state up to ``seq`` from the
-     listed replicas and answer with ``Replica.state_installed``.
-  5. ``forget_below``: after the records are durable, sequence-bound records with
+  3. ``state_transfer`` (rare) comes first: fetch the state at ``seq`` from the listed replicas,
+     install it, call ``Replica.state_installed(seq, digest)``. Until it is installed, hold back
+     every later ``committed`` batch (of this Ready and the following ones).
+  4. ``committed`` batches are delivered strictly in sequence order, each exactly once: execute
+     them in that order and call ``Replica.executed(seq, digest)`` after each. A committed seq
+     at or below the node's applied height (already covered by an installed state) is skipped.
+  5. ``validate`` asks the node to check every transaction of a batch; answer with
+     ``Replica.validated``.
+  6. ``forget_below``: after the records are durable, sequence-bound records with
      ``seq <= forget_below`` may be deleted (see records.py).
-  6. ``rejected`` is set only for local API misuse / a disallowed transition; state is unchanged.
+  7. ``rejected`` is set only for local API misuse / a disallowed transition; state is unchanged.
 """
 
 from __future__ import annotations
@@ -86,8 +89,10 @@ class MisbehaviourDetected:
 
 @dataclass(frozen=True)
 class BatchCarriedOver:
-    """A new view re-proposed ``batch`` at ``seq`` from a prepared certificate (no validation asked:
-    a prepared batch was already validated by at least one honest replica)."""
+    """``batch`` is in flight at ``seq`` of ``view`` without a validation request: a new view
+    re-proposed it from a prepared certificate (already validated by at least one honest replica),
+    or, after ``Replica.restore``, it was pre-prepared before the crash and is not committed yet.
+    The node treats its requests as taken (at-most-once rule (a))."""
 
     view: int
     seq: int

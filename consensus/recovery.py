@@ -17,6 +17,7 @@ from .records import Record, RecordKind
 from .types import (
     Checkpoint,
     Commit,
+    CommitCertificate,
     Message,
     NewView,
     Prepare,
@@ -34,7 +35,7 @@ class Recovered:
     new_view: tuple[NewView, bytes] | None = None
     stable: StableCheckpoint = GENESIS
     certificates: dict[int, PreparedCertificate] = field(default_factory=dict)
-    committed: dict[int, tuple[int, bytes]] = field(default_factory=dict)  # seq -> (view, payload)
+    committed: dict[int, CommitCertificate] = field(default_factory=dict)  # unsigned proofs
     pre_prepares: dict[int, tuple[PrePrepare, bytes]] = field(default_factory=dict)
     prepares: dict[int, tuple[Prepare, bytes]] = field(default_factory=dict)
     commits: dict[int, tuple[Commit, bytes]] = field(default_factory=dict)
@@ -78,7 +79,10 @@ def recover(records: Iterable[Record]) -> Recovered:
             except MalformedMessage as exc:
                 raise LocalMisuse(f"corrupt prepared record: {exc}") from None
         elif kind is RecordKind.COMMITTED:
-            out.committed[rec.seq] = (rec.view, rec.data)
+            cc = _decode(rec)
+            if not isinstance(cc, CommitCertificate):
+                raise LocalMisuse("corrupt committed record")
+            out.committed[rec.seq] = cc
         else:
             per_view.append((rec, _decode(rec)))
     for rec in view_records:

@@ -16,7 +16,7 @@ from .codec import decode_signed, encode_certificate, encode_checkpoint_proof, e
 from .errors import LocalMisuse, MalformedMessage
 from .faults import NO_BUGS, PlantedBugs
 from .log import Slot, in_window
-from .normal_case import DEFERRABLE, retransmissions
+from .normal_case import DEFERRABLE, Decision, check_commit_certificate, retransmissions
 from .quorum import Quorums
 from .ready import (
     BatchCarriedOver,
@@ -39,6 +39,7 @@ from .types import (
     Checkpoint,
     ClusterConfig,
     Commit,
+    CommitCertificate,
     Message,
     NewView,
     Prepare,
@@ -75,6 +76,7 @@ class Replica:
         self._slots: dict[int, Slot] = {}
         self._certs: dict[int, PreparedCertificate] = {}  # highest-view prepared cert per seq
         self._commit_queue: dict[int, BatchCommitted] = {}  # committed, waiting for lower seqs
+        self._decisions: dict[int, Decision] = {}  # proofs of committed seqs above the stable one
         self._last_committed = 0
         self._last_executed = 0
         self._state_digest = b""
@@ -133,6 +135,11 @@ class Replica:
     @property
     def last_executed(self) -> int:
         return self._last_executed
+
+    @property
+    def next_sequence(self) -> int:
+        """The seq the next proposal will get (meaningful on the primary)."""
+        return max(self._next_seq, self._stable.seq + 1)
 
     @property
     def stable_checkpoint(self) -> int:
@@ -195,12 +202,16 @@ class Replica:
             self._broadcast_status()
             if self._in_vc and self._my_vc is not None:
                 self._broadcast(self._my_vc)
-        if self._in_vc:
+        if self._in_vc and self._view_change_quorum():
+            # C&L: the new-view timer runs only once 2f+1 view-changes for this view arrived, so
+            # a replica alone in a view change does not run away to ever higher views.
             self._vc_timer += 1
             shift = min(self._vc_failures, self._c.max_timeout_doublings)
             if self._vc_timer >= self._c.view_change_timeout_ticks << shift:
                 self._vc_failures += 1
                 self._start_view_change(self._view + 1, "new-view timeout")
+        elif self._in_vc:
+            pass
         elif not self.is_primary and self._has_work():
             self._idle += 1
             if self._idle >= self._c.request_timeout_ticks:
@@ -224,7 +235,11 @@ class Replica:
             or slot.validated is not None
         ):
             return self._reject("stale or unknown validation")
-        if not valid:
+        known = self._decisions.get(seq)
+        if seq <= self._last_committed and (known is None or known[0].digest != digest):
+            slot.validated = False  # decided otherwise meanwhile: nothing to vote for
+            return self._flush()
+        if not valid and known is None:
             slot.validated = False
             self._evidence_against(self.primary, "invalid-batch", f"seq {seq}")
             self._start_view_change(self._view + 1, "primary proposed an invalid batch")
@@ -288,9 +303,12 @@ class Replica:
             self._votes.add(cp, self.high_watermark)
             self._my_checkpoints[seq], self._exec_digests[seq] = data, cp.state_digest
         self._last_committed = max(last_executed, self._stable.seq)
-        for seq, (view, payload) in sorted(rec.committed.items()):
+        for seq, cc in sorted(rec.committed.items()):
+            if seq > self._stable.seq:
+                self._decisions[seq] = (cc.pre_prepare, cc.commits)
             if seq > self._last_committed:
-                self._commit_queue[seq] = BatchCommitted(seq, view, Batch(payload))
+                pp = cc.pre_prepare
+                self._commit_queue[seq] = BatchCommitted(seq, pp.view, pp.batch)
         self._drain_commits()
         st = self._stable
         if last_executed < st.seq:
@@ -304,6 +322,10 @@ class Replica:
         else:
             self._nv = rec.new_view[1] if rec.new_view is not None else None
             self._slots = rebuild_slots(rec, st.seq, self._c.watermark_window)
+            for seq, slot in sorted(self._slots.items()):
+                held = slot.pre_prepare
+                if held is not None and held.payload and not slot.committed:
+                    self._out.events.append(BatchCarriedOver(held.view, seq, held.batch))
             self._next_seq = max([st.seq, *self._slots]) + 1
         le = last_executed
         if le > st.seq and le % self._c.checkpoint_interval == 0 and le not in self._my_checkpoints:
@@ -322,6 +344,8 @@ class Replica:
             self._on_view_change(msg)
         elif isinstance(msg, NewView):
             self._on_new_view(msg, data)
+        elif isinstance(msg, CommitCertificate):
+            self._on_commit_certificate(msg)
         else:
             self._on_status(msg)
 
@@ -334,9 +358,12 @@ class Replica:
         if sha256(pp.payload) != pp.digest:
             self._evidence_against(pp.replica, "bad-digest", f"seq {pp.seq}")
             return
-        if pp.view != self._view or pp.seq <= self._last_committed:
+        if pp.view != self._view:
             return
         if not in_window(pp.seq, self._stable.seq, self._c.watermark_window):
+            return
+        if pp.seq <= self._last_committed:
+            self._on_decided_pre_prepare(pp, data)
             return
         slot = self._slot(pp.seq)
         mine = slot.prepares.get(self._me)
@@ -350,11 +377,24 @@ class Replica:
         if not self._in_vc:
             self._out.validate.append(ValidationRequested(pp.view, pp.seq, pp.batch))
 
+    def _on_decided_pre_prepare(self, pp: PrePrepare, data: bytes) -> None:
+        """A pre-prepare for a seq we already committed: no validation needed (or possible: its
+        requests are done); take part so that the replicas still behind can commit it too."""
+        known = self._decisions.get(pp.seq)
+        slot = self._slot(pp.seq)
+        if known is None or known[0].digest != pp.digest or slot.pre_prepare is not None:
+            return
+        slot.pre_prepare, slot.pre_prepare_bytes = pp, data
+        slot.carried, slot.validated = True, True
+        if not self._in_vc:
+            self._send_prepare(slot)
+            self._advance(slot)
+
     def _on_vote(self, vote: Prepare | Commit) -> None:
         if isinstance(vote, Prepare) and vote.replica == self._c.primary(vote.view):
             self._evidence_against(vote.replica, "wrong-view", "prepare from the primary")
             return
-        if vote.view != self._view or vote.seq <= self._last_committed:
+        if vote.view != self._view:
             return
         if not in_window(vote.seq, self._stable.seq, self._c.watermark_window):
             return
@@ -404,14 +444,37 @@ class Replica:
             slot.commits[self._me], slot.my_commit = c, data
         if slot.committed:
             return
-        need = self._q.prepared if self._bugs.weak_commit_quorum else self._q.committed_local
-        if len(slot.matching_commits()) < need:
+        if len(slot.matching_commits()) < self._commit_quorum():
             return
         slot.committed = True
-        if pp.seq > self._last_committed:
-            self._persist(Record(RecordKind.COMMITTED, pp.seq, pp.view, pp.payload))
-            self._commit_queue[pp.seq] = BatchCommitted(pp.seq, pp.view, pp.batch)
-            self._drain_commits()
+        self._decide(pp, tuple(slot.matching_commits()))
+
+    def _commit_quorum(self) -> int:
+        return self._q.prepared if self._bugs.weak_commit_quorum else self._q.committed_local
+
+    def _decide(self, pp: PrePrepare, commits: tuple[Commit, ...]) -> None:
+        if pp.seq <= self._last_committed or pp.seq in self._commit_queue:
+            return
+        self._decisions[pp.seq] = (pp, commits)
+        proof = encode_message(CommitCertificate(pp, commits, self._me))
+        self._persist(Record(RecordKind.COMMITTED, pp.seq, pp.view, proof))
+        self._commit_queue[pp.seq] = BatchCommitted(pp.seq, pp.view, pp.batch)
+        self._drain_commits()
+
+    def _on_commit_certificate(self, cc: CommitCertificate) -> None:
+        pp = cc.pre_prepare
+        if pp.seq <= self._last_committed or pp.seq in self._commit_queue:
+            return
+        if not in_window(pp.seq, self._stable.seq, self._c.watermark_window):
+            return
+        reason = check_commit_certificate(cc, self._c, self._commit_quorum(), self._verifier)
+        if reason is not None:
+            self._evidence_against(cc.replica, "bad-commit-certificate", reason)
+            return
+        slot = self._slots.get(pp.seq)
+        if slot is not None and slot.pre_prepare is not None and slot.view_digest_differs(pp):
+            self._evidence_against(pp.replica, "equivocation", f"committed batch at {pp.seq}")
+        self._decide(pp, cc.commits)
 
     def _drain_commits(self) -> None:
         while self._last_committed + 1 in self._commit_queue:
@@ -489,6 +552,7 @@ class Replica:
         self._certs = {s: v for s, v in self._certs.items() if s > seq}
         self._exec_digests = {s: v for s, v in self._exec_digests.items() if s > seq}
         self._my_checkpoints = {s: v for s, v in self._my_checkpoints.items() if s > seq}
+        self._decisions = {s: v for s, v in self._decisions.items() if s > seq}
         self._votes.forget_through(seq)
 
     def _request_transfer(self, seq: int, digest: bytes, vouchers: tuple[ReplicaId, ...]) -> None:
@@ -545,6 +609,11 @@ class Replica:
         if len(higher) >= self._q.weak:
             self._start_view_change(higher[0], "f+1 replicas moved to a higher view")
         self._try_new_view()
+
+    def _view_change_quorum(self) -> bool:
+        # a view-change for a higher view also abandons this one
+        votes = sum(1 for vc in self._vcs.values() if vc.view >= self._view)
+        return votes >= self._q.view_change
 
     def _try_new_view(self) -> None:
         if not self._in_vc or not self.is_primary or self._me not in self._vcs:
@@ -651,7 +720,12 @@ class Replica:
             new_view=self._nv,
             stable=self._stable,
             slots=self._slots,
+            last_committed=self._last_committed,
+            decisions=self._decisions,
         ):
+            if isinstance(data, tuple):
+                cc = CommitCertificate(data[0], data[1], self._me)
+                data = seal(cc, self._signer, self._c.chain_id)[1]
             self._out.messages.append(Outbound(s.replica, data))
 
     # ------------------------------------------------------------------ helpers

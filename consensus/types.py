@@ -181,4 +181,17 @@ class Status:
     signature: bytes = b""
 
 
-Message = PrePrepare | Prepare | Commit | Checkpoint | ViewChange | NewView | Status
+@dataclass(frozen=True)
+class CommitCertificate:
+    """Proof that ``pre_prepare``'s batch committed: 2f+1 matching commits of its view. Relayed
+    (and signed) by ``replica`` to a peer that is behind, whatever view that peer is in."""
+
+    pre_prepare: PrePrepare
+    commits: tuple[Commit, ...]
+    replica: ReplicaId
+    signature: bytes = b""
+
+
+Message = (
+    PrePrepare | Prepare | Commit | Checkpoint | ViewChange | NewView | Status | CommitCertificate
+)

@@ -1,0 +1,174 @@
+"""Schedules: what hypothesis generates, and the runner that replays one against a Cluster.
+
+A ``Scenario`` is plain data (its repr is valid Python), so a failing schedule printed by
+hypothesis can be pasted into tests/consensus/regressions.py and replayed forever.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from baaskit.consensus import ClusterConfig, PlantedBugs
+from hypothesis import strategies as st
+
+from .byzantine import Behaviour
+from .cluster import Cluster, Envelope
+
+# Operation names, repeated to weight how often hypothesis picks them.
+OPS = (
+    ("deliver",) * 10
+    + ("burst",) * 3
+    + ("tick",) * 3
+    + ("tick_one",) * 1
+    + ("submit",) * 2
+    + ("drop",) * 1
+    + ("duplicate",) * 1
+    + ("crash",) * 1
+    + ("restart",) * 1
+    + ("partition",) * 1
+    + ("heal",) * 1
+    + ("byz",) * 1
+)
+MAX_REQUESTS = 10
+LIVENESS_ROUNDS = 400
+
+
+@dataclass(frozen=True)
+class Scenario:
+    n: int
+    byzantine: dict[int, Behaviour] = field(default_factory=dict)
+    checkpoint_interval: int = 2
+    watermark_window: int = 4
+    view_change_timeout: int = 4
+    request_timeout: int = 4
+    steps: tuple[tuple[str, int, int], ...] = ()
+
+    def config(self) -> ClusterConfig:
+        return ClusterConfig(
+            n=self.n,
+            chain_id="sim-chain",
+            checkpoint_interval=self.checkpoint_interval,
+            watermark_window=self.watermark_window,
+            view_change_timeout_ticks=self.view_change_timeout,
+            request_timeout_ticks=self.request_timeout,
+            status_interval_ticks=2,
+            max_timeout_doublings=2,
+        )
+
+
+def behaviours() -> st.SearchStrategy[Behaviour]:
+    return st.builds(
+        Behaviour,
+        silent=st.sampled_from([False, False, False, True]),
+        equivocate=st.booleans(),
+        eager_votes=st.booleans(),
+        lie_in_view_change=st.booleans(),
+        forge=st.booleans(),
+        replay=st.booleans(),
+        invalid_batches=st.booleans(),
+    )
+
+
+@st.composite
+def scenarios(draw: st.DrawFn, n: int = 4, min_byzantine: int = 1, max_steps: int = 60) -> Scenario:
+    f = (n - 1) // 3
+    count = draw(st.integers(min(min_byzantine, f), f))
+    ids = draw(st.lists(st.integers(0, n - 1), min_size=count, max_size=count, unique=True))
+    byz = {r: draw(behaviours()) for r in sorted(ids)}
+    k = draw(st.sampled_from([2, 4]))
+    steps = draw(
+        st.lists(
+            st.tuples(st.sampled_from(OPS), st.integers(0, 255), st.integers(0, 255)),
+            min_size=1,
+            max_size=max_steps,
+        )
+    )
+    return Scenario(
+        n=n,
+        byzantine=byz,
+        checkpoint_interval=k,
+        watermark_window=k * draw(st.sampled_from([1, 2])),
+        view_change_timeout=draw(st.sampled_from([3, 5])),
+        request_timeout=draw(st.sampled_from([3, 6])),
+        steps=tuple(steps),
+    )
+
+
+# ------------------------------------------------------------------------------------ runner
+
+SCHEDULES_RUN = [0]
+
+
+def run(scenario: Scenario, bugs: PlantedBugs | None = None, liveness: bool = True) -> Cluster:
+    SCHEDULES_RUN[0] += 1
+    c = Cluster(scenario.config(), scenario.byzantine, bugs)
+    n = scenario.n
+    for op, a, b in scenario.steps:
+        c.steps += 1
+        if op == "deliver":
+            if c.inflight:
+                c.deliver(a)
+        elif op == "burst":
+            for _ in range(a % 12 + 1):
+                if c.inflight:
+                    c.deliver(0)
+        elif op == "tick":
+            c.tick()
+        elif op == "tick_one":
+            c.tick(a % n)
+        elif op == "submit":
+            if len(c.submitted) < MAX_REQUESTS:
+                c.submit()
+        elif op == "drop":
+            if c.inflight:
+                c.inflight.pop(a % len(c.inflight))
+        elif op == "duplicate":
+            if c.inflight:
+                e = c.inflight[a % len(c.inflight)]
+                c.inflight.append(Envelope(e.src, e.dst, e.data))
+        elif op == "crash":
+            c.crash(a % n)
+        elif op == "restart":
+            c.restart(a % n)
+        elif op == "partition":
+            if b % 2:
+                c.partition({r: int(r == a % n) for r in range(n)})
+            else:
+                c.partition({r: (a >> r) & 1 for r in range(n)})
+        elif op == "heal":
+            c.partition(None)
+        elif op == "byz":
+            c.byzantine_act(a, b)
+        c.pump()
+    if liveness:
+        converge(c)
+    return c
+
+
+def converge(c: Cluster, rounds: int = LIVENESS_ROUNDS) -> None:
+    """Heal, restart everyone, then let messages and ticks flow; every request must execute at
+    every honest replica within ``rounds`` rounds (a round: deliver all in flight, tick all)."""
+    c.partition(None)
+    for node in c.nodes:
+        c.restart(node.rid)
+    c.pump()
+    start_views = max(node.replica.view for node in c.honest if node.replica is not None)
+    for _ in range(rounds):
+        if all(set(c.submitted) <= node.app.executed_set for node in c.honest):
+            return
+        batch, c.inflight = c.inflight, []
+        for env in batch:
+            c.inflight.append(env)
+            c.deliver(len(c.inflight) - 1)
+        c.tick()
+        c.pump()
+    views = [node.replica.view for node in c.honest if node.replica is not None]
+    missing = {
+        node.rid: sorted(set(c.submitted) - node.app.executed_set)
+        for node in c.honest
+        if not set(c.submitted) <= node.app.executed_set
+    }
+    c.fail(
+        f"LIVENESS: after heal and {rounds} rounds, requests still missing {missing} "
+        f"(views at heal {start_views}, now {views})"
+    )
