@@ -197,11 +197,14 @@ class AsyncClient:
         return status_from_pb(await self._call("Status", api_pb2.StatusRequest()), self.endpoint)
 
     async def subscribe_blocks(self, from_height: int = 0) -> AsyncIterator[BlockEvent]:
+        """Committed blocks in order, forever; resumes on another node after a failure (own channel)."""
+        endpoints = self.settings.endpoints
+        index = self._current
         next_height = from_height
         failures = 0
-        n = len(self.settings.endpoints)
         while True:
-            call = self._get_stub().SubscribeBlocks(api_pb2.SubscribeRequest(from_height=next_height))
+            channel = grpc.aio.secure_channel(endpoints[index], self._creds, options=CHANNEL_OPTIONS)
+            call = api_pb2_grpc.ApiStub(channel).SubscribeBlocks(api_pb2.SubscribeRequest(from_height=next_height))
             try:
                 async for msg in call:
                     event = block_event_from_pb(msg)
@@ -217,11 +220,12 @@ class AsyncClient:
                     raise Rejected(code, rpc_details(exc)) from None
             finally:
                 call.cancel()
+                await channel.close()
             failures += 1
-            if failures > 2 * n:
+            if failures > 2 * len(endpoints):
                 raise Unavailable("no node keeps a block subscription open")
             if code in FAILOVER_CODES:
-                await self._fail_over()
+                index = (index + 1) % len(endpoints)
             await asyncio.sleep(backoff_s(failures))
 
     async def receipt(

@@ -6,7 +6,8 @@
 
 One endpoint is used at a time; UNAVAILABLE / DEADLINE_EXCEEDED move to the next one (and pending
 transactions are resubmitted there — idempotent). Every receipt is verified against the genesis
-before it is returned.
+before it is returned. A Client is meant for one thread at a time (its failover state is not
+locked); a `subscribe_blocks()` iterator has its own channel and may be consumed in another thread.
 """
 
 from __future__ import annotations
@@ -230,12 +231,16 @@ class Client:
         return status_from_pb(self._call("Status", api_pb2.StatusRequest()), self.endpoint)
 
     def subscribe_blocks(self, from_height: int = 0) -> Iterator[BlockEvent]:
-        """Committed blocks in order, forever; resumes on another node after a failure."""
+        """Committed blocks in order, forever; resumes on another node after a failure.
+
+        The stream has its own channel, so it survives failovers of the client's other calls."""
+        endpoints = self.settings.endpoints
+        index = self._current
         next_height = from_height
         failures = 0
-        n = len(self.settings.endpoints)
         while True:
-            call = self._get_stub().SubscribeBlocks(api_pb2.SubscribeRequest(from_height=next_height))
+            channel = grpc.secure_channel(endpoints[index], self._creds, options=CHANNEL_OPTIONS)
+            call = api_pb2_grpc.ApiStub(channel).SubscribeBlocks(api_pb2.SubscribeRequest(from_height=next_height))
             try:
                 for msg in call:
                     event = block_event_from_pb(msg)
@@ -251,11 +256,12 @@ class Client:
                     raise Rejected(code, rpc_details(exc)) from None
             finally:
                 call.cancel()
+                channel.close()
             failures += 1
-            if failures > 2 * n:
+            if failures > 2 * len(endpoints):
                 raise Unavailable("no node keeps a block subscription open")
             if code in FAILOVER_CODES:
-                self._fail_over()
+                index = (index + 1) % len(endpoints)
             time.sleep(backoff_s(failures))
 
     # --- receipts and notarization ----------------------------------------------------------------
