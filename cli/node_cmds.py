@@ -21,6 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     p = sub.add_parser("up", help="start a local 4-node cluster (init if needed), wait for a commit")
     p.add_argument("--dir", default=DEFAULT_DIR)
+    p.add_argument("--base-port", type=int, default=None, help="first port, used when `up` initialises the cluster")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for health and a commit")
     p.set_defaults(func=cmd_up)
 
@@ -78,7 +79,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     try:
         if not cluster.is_initialised(root):
             print(f"initialising a 4-member consortium in {root}", flush=True)
-            cluster.init_cluster(root)
+            from baaskit.node.consortium import DEFAULT_BASE_PORT
+
+            cluster.init_cluster(root, base_port=args.base_port or DEFAULT_BASE_PORT)
         print("starting nodes", flush=True)
         cluster.start(root, _progress)
         print("waiting until every node serves", flush=True)
