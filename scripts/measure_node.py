@@ -15,7 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.integration.cluster import running_cluster  # noqa: E402
+import contextlib
+
+from tests.integration.cluster import running_cluster
 
 
 def main() -> None:
@@ -49,10 +51,8 @@ def main() -> None:
         def trickle() -> None:
             i = 0
             while not stop.is_set():
-                try:
+                with contextlib.suppress(Exception):
                     c.submit([c.kv_tx(f"p{i}", "v")], node=backup, timeout=5)
-                except Exception:
-                    pass
                 i += 1
                 time.sleep(0.05)
 
