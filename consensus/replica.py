@@ -322,11 +322,15 @@ class Replica:
         else:
             self._nv = rec.new_view[1] if rec.new_view is not None else None
             self._slots = rebuild_slots(rec, st.seq, self._c.watermark_window)
-            for seq, slot in sorted(self._slots.items()):
-                held = slot.pre_prepare
-                if held is not None and held.payload and not slot.committed:
-                    self._out.events.append(BatchCarriedOver(held.view, seq, held.batch))
             self._next_seq = max([st.seq, *self._slots]) + 1
+        # Tell the node which batches are in flight (pre-prepared or committed out of order but
+        # not delivered yet), so that it does not propose or accept their requests again.
+        for seq in sorted(set(self._slots) | set(self._commit_queue)):
+            held = self._commit_queue[seq].batch if seq in self._commit_queue else None
+            slot_pp = self._slots[seq].pre_prepare if seq in self._slots else None
+            batch = held or (slot_pp.batch if slot_pp is not None else None)
+            if seq > self._last_committed and batch is not None and batch.payload:
+                self._out.events.append(BatchCarriedOver(self._view, seq, batch))
         le = last_executed
         if le > st.seq and le % self._c.checkpoint_interval == 0 and le not in self._my_checkpoints:
             self._send_checkpoint(le, state_digest)

@@ -35,7 +35,8 @@ class Behaviour:
     silent: bool = False  # sends nothing at all
     equivocate: bool = False  # as primary, different pre-prepares to different replicas
     eager_votes: bool = False  # prepares + commits every pre-prepare it sees, conflicting ones too
-    lie_in_view_change: bool = False  # fabricated/omitted certificates; corrupted O as new primary
+    lie_in_view_change: bool = False  # fabricated certificates; corrupted O as new primary
+    omit_certificates: bool = False  # view-changes without its prepared certificates (legal lie)
     forge: bool = False  # votes under other replicas' ids, malformed bytes
     replay: bool = False  # replays old messages, re-signs its votes for other views
     invalid_batches: bool = False  # as primary, proposes batches naming unknown requests
@@ -106,7 +107,7 @@ class Adversary:
                 out.append((None, self._seal(Commit(msg.view, msg.seq, d, self.me))))
                 out.append((None, self._seal(Commit(msg.view, msg.seq, msg.digest, self.me))))
             return out
-        if isinstance(msg, ViewChange) and b.lie_in_view_change:
+        if isinstance(msg, ViewChange) and (b.lie_in_view_change or b.omit_certificates):
             return [(to, self._lying_view_change(msg))]
         if isinstance(msg, NewView) and b.lie_in_view_change:
             return [(to, self._lying_new_view(msg))]
@@ -120,8 +121,10 @@ class Adversary:
         return out
 
     def _lying_view_change(self, vc: ViewChange) -> bytes:
-        """Omit real certificates, or fabricate conflicting ones in the highest possible view."""
+        """Fabricate conflicting certificates in the highest possible view (or omit them)."""
         fake: list[PreparedCertificate] = []
+        if not self.behaviour.lie_in_view_change:
+            return self._seal(dataclasses.replace(vc, prepared=()))
         low = vc.stable_seq
         real = {c.seq: c for c in vc.prepared}
         top = max([low + 1, *real])
@@ -140,8 +143,6 @@ class Adversary:
                 if r != self.config.primary(v)
             )[: 2 * self.config.f]
             fake.append(PreparedCertificate(pp, prepares))
-        if vc.view % 2 == 0:
-            fake = []  # lie by omission (undetectable, and must be harmless)
         return self._seal(dataclasses.replace(vc, prepared=tuple(fake)))
 
     def _lying_new_view(self, nv: NewView) -> bytes:
@@ -182,9 +183,13 @@ class Adversary:
             return []
         self._voted.add(key)
         out: list[Send] = []
+        # votes go to one target only, so that the honest replicas disagree about what prepared
+        target = (msg.seq + msg.view + 1 + self.me) % self.config.n
+        if target == self.me:
+            target = (target + 1) % self.config.n
         if msg.replica != self.me:
-            out.append((None, self._seal(Prepare(msg.view, msg.seq, msg.digest, self.me))))
-        out.append((None, self._seal(Commit(msg.view, msg.seq, msg.digest, self.me))))
+            out.append((target, self._seal(Prepare(msg.view, msg.seq, msg.digest, self.me))))
+        out.append((target, self._seal(Commit(msg.view, msg.seq, msg.digest, self.me))))
         return out
 
     # ---------------------------------------------------------------- spontaneous

@@ -83,6 +83,7 @@ class Cluster:
         self.inflight: list[Envelope] = []
         self.groups: dict[ReplicaId, int] | None = None
         self.steps = 0
+        self.liveness_rounds = 0
         self.delivered = 0
         self.nodes: list[Node] = []
         byzantine = byzantine or {}

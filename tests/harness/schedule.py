@@ -28,6 +28,10 @@ OPS = (
     + ("partition",) * 1
     + ("heal",) * 1
     + ("byz",) * 1
+    + ("flush_to",) * 1
+    + ("flush_from",) * 1
+    + ("drop_to",) * 1
+    + ("drop_from",) * 1
 )
 MAX_REQUESTS = 10
 LIVENESS_ROUNDS = 400
@@ -63,6 +67,7 @@ def behaviours() -> st.SearchStrategy[Behaviour]:
         equivocate=st.booleans(),
         eager_votes=st.booleans(),
         lie_in_view_change=st.booleans(),
+        omit_certificates=st.booleans(),
         forge=st.booleans(),
         replay=st.booleans(),
         invalid_batches=st.booleans(),
@@ -139,6 +144,20 @@ def run(scenario: Scenario, bugs: PlantedBugs | None = None, liveness: bool = Tr
             c.partition(None)
         elif op == "byz":
             c.byzantine_act(a, b)
+        elif op in ("flush_to", "flush_from"):
+            x = a % n
+            i = 0
+            while i < len(c.inflight):
+                e = c.inflight[i]
+                if (e.dst if op == "flush_to" else e.src) == x:
+                    c.deliver(i)
+                else:
+                    i += 1
+        elif op in ("drop_to", "drop_from"):
+            x = a % n
+            c.inflight = [
+                e for e in c.inflight if (e.dst if op == "drop_to" else e.src) != x
+            ]
         c.pump()
     if liveness:
         converge(c)
@@ -153,8 +172,9 @@ def converge(c: Cluster, rounds: int = LIVENESS_ROUNDS) -> None:
         c.restart(node.rid)
     c.pump()
     start_views = max(node.replica.view for node in c.honest if node.replica is not None)
-    for _ in range(rounds):
+    for i in range(rounds):
         if all(set(c.submitted) <= node.app.executed_set for node in c.honest):
+            c.liveness_rounds = i
             return
         batch, c.inflight = c.inflight, []
         for env in batch:
