@@ -1,7 +1,7 @@
 """An in-process certified chain: real keys, real contracts, real certificates, no node, no network.
 
 For tests, demos and benchmarks of the offline receipt path. It generates n member keys and a
-genesis, executes transactions through the real `Application` (notary + kv), builds each block
+genesis, executes transactions through the real `Application` (the built-in contracts), builds each block
 header exactly as docs/architecture.md specifies (tx_root over tx ids, results_root over canonical
 JSON results, state digest chain), and certifies it with the signatures of `signers` members.
 It is NOT a consensus implementation: one process plays all members.
@@ -18,8 +18,7 @@ import nacl.signing
 from baaskit import canonical, merkle
 from baaskit.block import GENESIS_PREV_HASH, BlockHeader, sign_header
 from baaskit.contracts import Application, BlockContext, MemoryStore
-from baaskit.contracts.kv import KvContract
-from baaskit.contracts.notary import NotaryContract
+from baaskit.contracts.builtin import default_application
 from baaskit.genesis import Enrollment, Genesis, Member, parse_genesis
 from baaskit.tx import TxEnvelope, decode_payload
 
@@ -49,7 +48,7 @@ class Sandbox:
     genesis: Genesis
     member_keys: list[nacl.signing.SigningKey]
     client_keys: dict[str, nacl.signing.SigningKey]
-    app: Application = field(default_factory=lambda: Application([NotaryContract(), KvContract()]))
+    app: Application = field(default_factory=default_application)  # the contracts every node runs
     store: MemoryStore = field(default_factory=MemoryStore)
     blocks: list[_Block] = field(default_factory=list)
     _index: dict[bytes, tuple[int, int]] = field(default_factory=dict)
