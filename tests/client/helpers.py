@@ -26,8 +26,10 @@ def notarize(box: Sandbox, document: bytes, client: str = "alice", **kwargs: Any
 
 def notarize_many(box: Sandbox, documents: list[bytes], client: str = "alice") -> list[Receipt]:
     batch = aggregate([hashlib.sha256(d).digest() for d in documents])
-    env = register_tx(box.client_keys[client], box.genesis.chain_id, register_args(batch.root, "merkle_root"))
-    box.commit([env])
+    key = box.client_keys[client]
+    env = register_tx(key, box.genesis.chain_id, register_args(batch.root, "merkle_root"))
+    filler = [make_tx(key, box.genesis.chain_id, "kv", "set", {"key": f"m{i}", "value": "v"}) for i in range(2)]
+    box.commit([filler[0], env, filler[1]])
     return batch_receipts(box.proof(env.tx_id), batch)
 
 
