@@ -15,7 +15,22 @@ class CanonicalError(ValueError):
     """The value cannot be encoded canonically (a float, a non-string key, an unknown type)."""
 
 
+_SCALARS = (str, int, bool, type(None))
+
+
+def _is_canonical(value: Any) -> bool:
+    """Fast structural check (no path bookkeeping); _check explains a failure."""
+    if isinstance(value, _SCALARS):
+        return not isinstance(value, float)
+    if isinstance(value, list | tuple):
+        return all(_is_canonical(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_canonical(v) for k, v in value.items())
+    return False
+
+
 def _check(value: Any, path: str) -> None:
+    """Raise CanonicalError naming the first offending path (only called once a check failed)."""
     if value is None or isinstance(value, bool | str):
         return
     if isinstance(value, int):
@@ -35,12 +50,25 @@ def _check(value: Any, path: str) -> None:
     raise CanonicalError(f"{path}: {type(value).__name__} is not canonical JSON data")
 
 
+def _reject_float(text: str) -> Any:
+    raise CanonicalError(f"floats are not allowed in canonical data: {text}")
+
+
+def _reject_const(text: str) -> Any:
+    raise CanonicalError(f"{text} is not allowed in canonical data")
+
+
+# Built once: json.dumps/json.loads with non-default options build a new coder on every call.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_DECODER = json.JSONDecoder(parse_float=_reject_float, parse_constant=_reject_const)
+
+
 def dumps(value: Any) -> bytes:
     """Encode `value` canonically. Raises CanonicalError for data that has no canonical form."""
     try:
-        _check(value, "$")
-        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return text.encode()
+        if not _is_canonical(value):
+            _check(value, "$")
+        return _ENCODER.encode(value).encode()
     except CanonicalError:
         raise
     except (ValueError, RecursionError) as exc:  # lone surrogates, ints past the digit limit, depth
@@ -50,19 +78,14 @@ def dumps(value: Any) -> bytes:
 def loads(data: bytes) -> Any:
     """Decode canonical JSON; rejects floats and non-canonical encodings (so a hash is unambiguous)."""
     try:
-        value = json.loads(data.decode("utf-8"), parse_float=_reject_float, parse_constant=_reject_const)
+        value = _DECODER.decode(data.decode("utf-8"))
+        # Parsed JSON holds only canonical types (floats were refused above), so re-encoding
+        # needs no type walk: equal bytes <=> the input was in canonical form.
+        again = _ENCODER.encode(value).encode()
     except CanonicalError:
         raise
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, int digit limit
         raise CanonicalError(f"not valid JSON: {exc}") from None
-    if dumps(value) != data:
+    if again != data:
         raise CanonicalError("JSON is not in canonical form (sorted keys, no spaces)")
     return value
-
-
-def _reject_float(text: str) -> Any:
-    raise CanonicalError(f"floats are not allowed in canonical data: {text}")
-
-
-def _reject_const(text: str) -> Any:
-    raise CanonicalError(f"{text} is not allowed in canonical data")
