@@ -17,18 +17,26 @@ from baaskit.consensus import (
     BatchCarriedOver,
     BatchCommitted,
     ClusterConfig,
+    Commit,
     MisbehaviourDetected,
+    NewView,
     PlantedBugs,
+    Prepare,
     Ready,
     Record,
+    RecordKind,
     Replica,
     ReplicaId,
     StateTransferRequested,
+    ViewChange,
+    decode_message,
 )
 
 from .app import AppState, decode_requests, make_batch, validate
 from .byzantine import Adversary, Behaviour
 from .keys import FakeSigner, FakeVerifier
+
+_WATCHED = frozenset({2, 3, 5})  # codec kinds: Prepare, Commit, ViewChange
 
 
 class Violation(AssertionError):
@@ -79,9 +87,14 @@ class Cluster:
         self.submitted_set: set[int] = set()
         self.proposed: set[bytes] = {NULL_BATCH.digest}
         self.decided: dict[int, bytes] = {}  # seq -> batch digest committed by an honest replica
+        self.decided_view: dict[int, int] = {}  # seq -> lowest view it was committed in
         self.state_at: dict[int, bytes] = {}  # seq -> state digest of honest replicas
         self.inflight: list[Envelope] = []
         self.groups: dict[ReplicaId, int] | None = None
+        # ghost state for the paper's invariants (what honest replicas actually sent)
+        self.honest_votes: dict[tuple[int, ReplicaId, int, int], bytes] = {}
+        self.honest_commits: dict[tuple[int, int, bytes], set[ReplicaId]] = {}
+        self.commits_by: dict[ReplicaId, dict[int, tuple[int, bytes]]] = {}
         self.steps = 0
         self.liveness_rounds = 0
         self.delivered = 0
@@ -123,11 +136,15 @@ class Cluster:
         # 1. persist (durable) ...
         for rec in ready.persist:
             node.store[rec.key] = rec
+            if rec.kind is RecordKind.NEW_VIEW and node.honest:
+                self._check_new_view(node, rec.data)
         if ready.forget_below is not None:
             for key in [k for k, rec in node.store.items() if rec.forgettable(ready.forget_below)]:
                 del node.store[key]
         # 2. ... then send
         for m in ready.messages:
+            if node.honest and m.data[1] in _WATCHED:
+                self._check_outbound(node, m.data)
             self._send(node, m.to, m.data)
         for ev in ready.events:
             if isinstance(ev, MisbehaviourDetected) and node.honest:
@@ -209,13 +226,69 @@ class Cluster:
     def _check_commit(self, node: Node, c: BatchCommitted) -> None:
         d = c.batch.digest
         prev = self.decided.setdefault(c.seq, d)
+        self.decided_view[c.seq] = min(self.decided_view.get(c.seq, c.view), c.view)
         if prev != d:
             self.fail(f"AGREEMENT: replica {node.rid} committed another batch at seq {c.seq}")
         if not self.was_proposed(d):
             self.fail(f"VALIDITY: replica {node.rid} committed a batch nobody proposed at {c.seq}")
+        voters = self.honest_commits.get((c.view, c.seq, d), set())
+        if len(voters) < self.config.f + 1:
+            self.fail(
+                f"COMMITTED: replica {node.rid} committed seq {c.seq} (view {c.view}) that "
+                f"only {sorted(voters)} honest replicas prepared (needs f+1)"
+            )
         ids = decode_requests(c.batch.payload)
         if ids is None or len(set(ids)) != len(ids) or not set(ids) <= self.submitted_set:
             self.fail(f"VALIDITY: replica {node.rid} committed an invalid batch at {c.seq}")
+
+    def _check_outbound(self, node: Node, data: bytes) -> None:
+        """Ghost checks on what an honest replica sends: it never votes for two different batches
+        at one (view, seq) -- not even across a crash --, and its view-change carries a prepared
+        certificate for every seq above its stable checkpoint for which it has sent a commit."""
+        msg = decode_message(data)
+        if isinstance(msg, Prepare | Commit):
+            key = (data[1], node.rid, msg.view, msg.seq)
+            prev = self.honest_votes.setdefault(key, msg.digest)
+            if prev != msg.digest:
+                self.fail(
+                    f"EQUIVOCATION: honest replica {node.rid} sent two {type(msg).__name__}s "
+                    f"for view {msg.view} seq {msg.seq}"
+                )
+            if isinstance(msg, Commit):
+                self.honest_commits.setdefault((msg.view, msg.seq, msg.digest), set()).add(node.rid)
+                mine = self.commits_by.setdefault(node.rid, {})
+                if msg.view >= mine.get(msg.seq, (-1, b""))[0]:
+                    mine[msg.seq] = (msg.view, msg.digest)
+        elif isinstance(msg, ViewChange):
+            certs = {c.seq: c for c in msg.prepared}
+            for seq, (view, digest) in sorted(self.commits_by.get(node.rid, {}).items()):
+                if seq <= msg.stable_seq or view >= msg.view:
+                    continue
+                cert = certs.get(seq)
+                if (
+                    cert is None
+                    or cert.view < view
+                    or (cert.view == view and cert.digest != digest)
+                ):
+                    self.fail(
+                        f"VIEW-CHANGE: honest replica {node.rid} committed-voted seq {seq} "
+                        f"in view {view} but its view-change for {msg.view} lacks the "
+                        f"certificate (stable {msg.stable_seq})"
+                    )
+
+    def _check_new_view(self, node: Node, data: bytes) -> None:
+        """C&L's view-change lemma: a new view an honest replica installs re-proposes, above its
+        stable checkpoint, exactly the batch of every seq already committed by an honest replica."""
+        nv = decode_message(data)
+        assert isinstance(nv, NewView)
+        min_s = max([vc.stable_seq for vc in nv.view_changes], default=0)
+        o = {pp.seq: pp.digest for pp in nv.pre_prepares}
+        for seq, digest in sorted(self.decided.items()):
+            if seq > min_s and self.decided_view[seq] < nv.view and o.get(seq) != digest:
+                self.fail(
+                    f"NEW-VIEW: replica {node.rid} installs view {nv.view} whose O does not "
+                    f"re-propose the batch committed at seq {seq}"
+                )
 
     def _check_state(self, node: Node, seq: int, digest: bytes) -> None:
         prev = self.state_at.setdefault(seq, digest)

@@ -155,9 +155,7 @@ def run(scenario: Scenario, bugs: PlantedBugs | None = None, liveness: bool = Tr
                     i += 1
         elif op in ("drop_to", "drop_from"):
             x = a % n
-            c.inflight = [
-                e for e in c.inflight if (e.dst if op == "drop_to" else e.src) != x
-            ]
+            c.inflight = [e for e in c.inflight if (e.dst if op == "drop_to" else e.src) != x]
         c.pump()
     if liveness:
         converge(c)
