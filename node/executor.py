@@ -33,6 +33,7 @@ from .certificates import BlockCertificate, CertificateDecodeError, HeaderSignat
 from .metrics import BLOCKS, TXS, TXS_SKIPPED, Metrics
 from .proposal import ProposalError, decode_proposal, is_null
 from .storage.interface import Store, StoredBlock, StoreError
+from .verified import VerifiedTxCache
 
 
 class ExecutionError(Exception):
@@ -132,6 +133,7 @@ class BlockExecutor:
         node_signing_key: nacl.signing.SigningKey,
         metrics: Metrics | None = None,
         proof_cache_blocks: int = 16,
+        verified: VerifiedTxCache | None = None,
     ) -> None:
         keys = genesis.member_keys()
         if member_index not in keys:
@@ -147,6 +149,7 @@ class BlockExecutor:
         self._trees: OrderedDict[int, tuple[merkle.MerkleTree, merkle.MerkleTree]] = OrderedDict()
         self._tree_cap = proof_cache_blocks
         self._last_header: BlockHeader | None = None
+        self._verified = verified  # decoded txs from admission/validation: decode once per node
 
     # -- genesis and chain position ------------------------------------------------------------
 
@@ -262,8 +265,10 @@ class BlockExecutor:
             if tx_id in seen or self._store.is_committed(tx_id):
                 skipped.append(tx_id)
                 continue
+            tx = self._verified.take(envelope) if self._verified is not None else None
             try:
-                tx = decode_payload(envelope, chain_id)
+                if tx is None:
+                    tx = decode_payload(envelope, chain_id)
             except TxError:
                 skipped.append(tx_id)  # validated before prepare; deterministic even if not
                 continue

@@ -125,13 +125,17 @@ class Mempool:
 
     def _reason(self, envelope: TxEnvelope) -> tuple[str, str] | None:
         """(code, message) if the tx is not admissible, else None. Cheapest checks first."""
+        if self._cache.lookup(envelope) is not None:  # decoded and verified here before
+            if envelope.signer not in self._enrolled:
+                return PERMISSION_DENIED, f"signer {envelope.signer.hex()} is not an enrolled client key"
+            return None
         try:
-            decode_payload(envelope, self._chain_id)
+            tx = decode_payload(envelope, self._chain_id)
         except TxError as exc:
             return INVALID_ARGUMENT, str(exc)
         if envelope.signer not in self._enrolled:
             return PERMISSION_DENIED, f"signer {envelope.signer.hex()} is not an enrolled client key"
-        if not self._cache.verify(envelope):
+        if not self._cache.verify(envelope, tx):
             return INVALID_ARGUMENT, "signature does not verify"
         return None
 

@@ -79,12 +79,13 @@ async def run_node(cfg: NodeConfig, stop: asyncio.Event | None = None) -> None:
         raise NodeStartError(f"data directory {cfg.data_dir}: {exc}") from None
     try:
         app = default_application()
-        executor = BlockExecutor(store, app, genesis, me, key, metrics)
+        cache = VerifiedTxCache(metrics=metrics)
+        executor = BlockExecutor(store, app, genesis, me, key, metrics, verified=cache)
         try:
             executor.ensure_genesis()
         except (StoreError, ExecutionError) as exc:
             raise NodeStartError(f"data directory {cfg.data_dir}: {exc}") from None
-        await _serve(cfg, store, executor, app, metrics, key, cert_pem, key_pem, ca_pem, stop)
+        await _serve(cfg, store, executor, app, metrics, key, cert_pem, key_pem, ca_pem, stop, cache)
     finally:
         store.close()
 
@@ -100,11 +101,11 @@ async def _serve(
     key_pem: bytes,
     ca_pem: bytes,
     stop: asyncio.Event | None,
+    cache: VerifiedTxCache,
 ) -> None:
     genesis = cfg.genesis
     me = cfg.member
     enrolled = genesis.enrolled_keys()
-    cache = VerifiedTxCache(metrics=metrics)
     mempool = Mempool(cfg.mempool_capacity, cache, enrolled, genesis.chain_id, metrics)
     validator = ProposalValidator(genesis.chain_id, cache, enrolled, store, max_txs=cfg.max_batch_txs, metrics=metrics)
     collector = CertificateCollector(genesis, metrics)

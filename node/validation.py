@@ -110,10 +110,12 @@ class ProposalValidator:
             if tx_id in seen:
                 return f"{where} appears twice in the proposal"
             seen.add(tx_id)
-            try:
-                decode_payload(envelope, self._chain_id)
-            except TxError as exc:
-                return f"{where}: {exc}"
+            known = self._cache.lookup(envelope)  # decoded and verified here before
+            if known is None:
+                try:
+                    tx = decode_payload(envelope, self._chain_id)
+                except TxError as exc:
+                    return f"{where}: {exc}"
             if envelope.signer not in self._enrolled:
                 return f"{where}: signer is not enrolled"
             owner = self._owner.get(tx_id)
@@ -121,7 +123,7 @@ class ProposalValidator:
                 return f"{where} is already in the proposal at sequence {owner}"
             if self._store.is_committed(tx_id):
                 return f"{where} is already committed"
-            if not self._cache.verify(envelope):
+            if known is None and not self._cache.verify(envelope, tx):
                 return f"{where}: signature does not verify"
             tx_ids.append(tx_id)
         self._forget_seq(seq)  # a re-proposal at the same seq replaces the earlier one

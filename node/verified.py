@@ -1,8 +1,12 @@
-"""Verify each transaction's signature once per node, and remember it.
+"""Verify (and decode) each transaction once per node, and remember it.
 
 The cache key is SHA-256 over (payload, signer, signature) — all three, length-prefixed — so a tx
 re-proposed with the payload of a verified tx but a forged signature is a miss and is verified
-(and fails). Only valid signatures are remembered; the cache is an LRU bounded by `capacity`.
+(and fails). Only valid signatures are remembered, with the decoded payload, so admission,
+validation of a pre-prepare and execution decode and verify a transaction once between them.
+The executor takes an entry out when its transaction commits (later copies are refused as
+committed before any signature check), so the cache holds only uncommitted transactions; it is an
+LRU bounded by `capacity` besides.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import hashlib
 import struct
 from collections import OrderedDict
 
-from baaskit.tx import TxEnvelope
+from baaskit.tx import Tx, TxEnvelope
 
 from .metrics import SIGNATURE_CACHE_HITS, SIGNATURE_VERIFICATIONS, Metrics
 
@@ -31,7 +35,7 @@ class VerifiedTxCache:
         if capacity < 1:
             raise ValueError("cache capacity must be at least 1")
         self._capacity = capacity
-        self._seen: OrderedDict[bytes, None] = OrderedDict()
+        self._seen: OrderedDict[bytes, Tx | None] = OrderedDict()
         self._metrics = metrics
         self.verifications = 0  # Ed25519 verifications actually run
         self.hits = 0
@@ -42,8 +46,27 @@ class VerifiedTxCache:
     def __contains__(self, envelope: object) -> bool:
         return isinstance(envelope, TxEnvelope) and cache_key(envelope) in self._seen
 
-    def verify(self, envelope: TxEnvelope) -> bool:
-        """True iff the signature is valid; runs Ed25519 at most once per (payload, signer, sig)."""
+    def lookup(self, envelope: TxEnvelope) -> Tx | None:
+        """The decoded tx of an envelope already verified (and decoded) here, else None."""
+        key = cache_key(envelope)
+        tx = self._seen.get(key)
+        if tx is not None:
+            self._seen.move_to_end(key)
+            self.hits += 1
+            if self._metrics is not None:
+                self._metrics.incr(SIGNATURE_CACHE_HITS)
+        return tx
+
+    def take(self, envelope: TxEnvelope) -> Tx | None:
+        """Like lookup, and forget the entry: its transaction is being committed."""
+        tx = self._seen.pop(cache_key(envelope), None)
+        if tx is not None:
+            self.hits += 1
+        return tx
+
+    def verify(self, envelope: TxEnvelope, decoded: Tx | None = None) -> bool:
+        """True iff the signature is valid; runs Ed25519 at most once per (payload, signer, sig).
+        `decoded` (the envelope's decoded payload) is remembered with it for later lookups."""
         key = cache_key(envelope)
         if key in self._seen:
             self._seen.move_to_end(key)
@@ -56,7 +79,7 @@ class VerifiedTxCache:
             self._metrics.incr(SIGNATURE_VERIFICATIONS)
         if not envelope.verify_signature():
             return False
-        self._seen[key] = None
+        self._seen[key] = decoded
         if len(self._seen) > self._capacity:
             self._seen.popitem(last=False)
         return True

@@ -101,3 +101,21 @@ def test_cache_is_bounded_lru() -> None:
     assert txs[0] not in cache
     with pytest.raises(ValueError):
         VerifiedTxCache(capacity=0)
+
+
+def test_a_transaction_is_decoded_once_and_its_entry_leaves_the_cache_at_commit() -> None:
+    import nacl.signing
+
+    from baaskit.node.verified import VerifiedTxCache
+    from baaskit.tx import decode_payload, make_tx
+
+    cache = VerifiedTxCache()
+    key = nacl.signing.SigningKey.generate()
+    env = make_tx(key, "chain", "kv", "set", {"key": "a", "value": "b"})
+    assert cache.lookup(env) is None
+    tx = decode_payload(env, "chain")
+    assert cache.verify(env, tx)
+    assert cache.lookup(env) is tx  # validation reuses admission's decoded tx
+    assert cache.take(env) is tx  # the executor consumes it at commit
+    assert cache.lookup(env) is None and len(cache) == 0
+    assert cache.verifications == 1
