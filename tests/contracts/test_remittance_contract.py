@@ -3,6 +3,8 @@ authorization, governance and limits — each through real signed transactions a
 
 from __future__ import annotations
 
+from typing import Any
+
 from baaskit.contracts import BAD_REQUEST, CONFLICT, EXPIRED, NOT_FOUND, OK, UNAUTHORIZED
 
 from .test_remittance_world import HOUR, World, hexkey, status_events, uid
@@ -14,9 +16,9 @@ HELD = AMOUNT + CORRIDOR_FEE + FX_FEE
 TARGET = AMOUNT * 71234 // 10_000  # PHP 71,234.00 (both exponents 2)
 
 
-def _pending(world: World, n: int = 1, **kwargs: int) -> str:
+def _pending(world: World, n: int = 1) -> str:
     qid = world.quote(n, AMOUNT)
-    args = world.initiate_args(n, qid, AMOUNT, **kwargs)
+    args = world.initiate_args(n, qid, AMOUNT)
     data = world.ok("alipayhk", "initiate", args)
     assert data["transfer"]["status"] == "PDNG"
     return str(args["uetr"])
@@ -176,7 +178,7 @@ def test_only_parties_act_each_in_its_own_role() -> None:
     w = World().setup()
     uetr = _pending(w)
     snapshot = dict(w.store.data)
-    refused = [
+    refused: list[tuple[str, str, dict[str, Any]]] = [
         ("fxbank", "approve", {"uetr": uetr}),  # party, but not an approver
         ("checker", "reject", {"uetr": uetr, "reason": "RR04"}),  # approver role, other corridor
         ("stranger", "approve", {"uetr": uetr}),
@@ -233,7 +235,7 @@ def test_insufficient_funds_is_am04_and_changes_nothing() -> None:
     assert w.store.data == snapshot
 
 
-def _corridor(name: str) -> dict[str, object]:
+def _corridor(name: str) -> dict[str, Any]:
     from .test_remittance_world import CORRIDORS
 
     return dict(CORRIDORS[name])
@@ -264,14 +266,15 @@ def test_corridor_approvers_must_be_approvers() -> None:
 def test_unknown_method_and_malformed_args_are_bad_requests() -> None:
     w = World().setup()
     snapshot = dict(w.store.data)
-    for method, args in [
+    malformed: list[tuple[str, dict[str, Any]]] = [
         ("teleport", {}),
         ("approve", {}),
         ("approve", {"uetr": "not-a-uuid"}),
         ("approve", {"uetr": uid(1), "extra": 1}),
         ("quote", {"quote_id": uid(1, "q"), "corridor": "hkd-php", "source_amount": True, "rate_num": 1, "rate_den": 1, "fee": 0, "expires_at_ms": 1}),
         ("initiate", {**w.initiate_args(1, uid(1, "q"), 10), "amount": "10"}),
-    ]:
+    ]
+    for method, args in malformed:
         r = w.run("alipayhk" if method != "quote" else "fxbank", method, args)
         assert r.code == BAD_REQUEST, (method, r.code, r.message)
     assert w.store.data == snapshot

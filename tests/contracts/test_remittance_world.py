@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import nacl.signing
-
 from baaskit import canonical
 from baaskit.contracts import OK, Application, BlockContext, MemoryStore, TxResult
 from baaskit.contracts.remittance import RemittanceContract
@@ -122,6 +121,11 @@ class World:
 
     def query(self, method: str, **args: Any) -> Any:
         return self.app.query(self.store, "remittance", method, args)
+
+    def raw(self, key: str) -> Any:
+        """One record of the contract straight from the committed store (None if absent)."""
+        value = self.store.data.get(b"c/remittance/" + key.encode())
+        return None if value is None else canonical.loads(value)
 
     def available(self, inst: str, code: str) -> int:
         return int(self.query("balance", institution=inst, currency=code)["available"])
