@@ -6,7 +6,9 @@ hypothesis can be pasted into tests/consensus/regressions.py and replayed foreve
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from baaskit.consensus import ClusterConfig, PlantedBugs
 from hypothesis import strategies as st
@@ -75,19 +77,22 @@ def behaviours() -> st.SearchStrategy[Behaviour]:
 
 
 @st.composite
-def scenarios(draw: st.DrawFn, n: int = 4, min_byzantine: int = 1, max_steps: int = 60) -> Scenario:
+def scenarios(
+    draw: st.DrawFn,
+    n: int = 4,
+    min_byzantine: int = 1,
+    min_steps: int = 20,
+    max_steps: int = 100,
+) -> Scenario:
     f = (n - 1) // 3
     count = draw(st.integers(min(min_byzantine, f), f))
     ids = draw(st.lists(st.integers(0, n - 1), min_size=count, max_size=count, unique=True))
     byz = {r: draw(behaviours()) for r in sorted(ids)}
     k = draw(st.sampled_from([2, 4]))
-    steps = draw(
-        st.lists(
-            st.tuples(st.sampled_from(OPS), st.integers(0, 255), st.integers(0, 255)),
-            min_size=1,
-            max_size=max_steps,
-        )
-    )
+    # One binary draw, three bytes per step: cheap to generate and easy to shrink.
+    length = draw(st.integers(min_steps, max_steps))
+    raw = draw(st.binary(min_size=3 * length, max_size=3 * length))
+    steps = [(OPS[raw[i] % len(OPS)], raw[i + 1], raw[i + 2]) for i in range(0, len(raw) - 2, 3)]
     return Scenario(
         n=n,
         byzantine=byz,
@@ -101,11 +106,25 @@ def scenarios(draw: st.DrawFn, n: int = 4, min_byzantine: int = 1, max_steps: in
 
 # ------------------------------------------------------------------------------------ runner
 
-SCHEDULES_RUN = [0]
+
+class Stats:
+    """Counters the consensus conftest prints at the end of a run (schedules/s, bug searches)."""
+
+    schedules = 0
+    seconds = 0.0
+    bug_searches: ClassVar[dict[str, tuple[int, float, str]]] = {}
 
 
 def run(scenario: Scenario, bugs: PlantedBugs | None = None, liveness: bool = True) -> Cluster:
-    SCHEDULES_RUN[0] += 1
+    Stats.schedules += 1
+    start = time.perf_counter()
+    try:
+        return _run(scenario, bugs, liveness)
+    finally:
+        Stats.seconds += time.perf_counter() - start
+
+
+def _run(scenario: Scenario, bugs: PlantedBugs | None, liveness: bool) -> Cluster:
     c = Cluster(scenario.config(), scenario.byzantine, bugs)
     n = scenario.n
     for op, a, b in scenario.steps:
