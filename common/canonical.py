@@ -15,18 +15,26 @@ class CanonicalError(ValueError):
     """The value cannot be encoded canonically (a float, a non-string key, an unknown type)."""
 
 
-_SCALARS = (str, int, bool, type(None))
-
-
 def _is_canonical(value: Any) -> bool:
-    """Fast structural check (no path bookkeeping); _check explains a failure."""
-    if isinstance(value, _SCALARS):
-        return not isinstance(value, float)
-    if isinstance(value, list | tuple):
-        return all(_is_canonical(item) for item in value)
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _is_canonical(v) for k, v in value.items())
-    return False
+    """Fast structural check: exact-type tests on an explicit stack (no recursion, no path
+    strings); anything unusual falls back to isinstance. _check explains a failure."""
+    stack = [value]
+    pop, push, extend = stack.pop, stack.append, stack.extend
+    while stack:
+        v = pop()
+        t = type(v)
+        if t is str or t is int or t is bool or v is None:
+            continue
+        if t is dict:
+            for k, item in v.items():
+                if type(k) is not str:
+                    return False
+                push(item)
+        elif t is list or t is tuple:
+            extend(v)
+        elif isinstance(v, float) or not isinstance(v, str | int):
+            return False  # floats, and types JSON would encode lossily or not at all
+    return True
 
 
 def _check(value: Any, path: str) -> None:

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 class BlockOutcome:
     results: tuple[TxResult, ...]  # one per transaction, in block order
     writes: list[tuple[bytes, bytes | None]]  # sorted state writes of the whole block
+    encoded: tuple[bytes, ...] = ()  # canonical JSON of each result (the results-root leaves)
 
 
 class Application:
@@ -50,29 +51,37 @@ class Application:
 
     def execute_block(self, store: StateReader, ctx: BlockContext, txs: Sequence[Tx]) -> BlockOutcome:
         block = Overlay(store)
-        results = tuple(self._execute_tx(block, tx, ctx) for tx in txs)
-        return BlockOutcome(results=results, writes=block.writes())
+        pairs = [self._execute_tx(block, tx, ctx) for tx in txs]
+        return BlockOutcome(
+            results=tuple(r for r, _ in pairs), writes=block.writes(), encoded=tuple(b for _, b in pairs)
+        )
 
-    def _execute_tx(self, block: Overlay, tx: Tx, ctx: BlockContext) -> TxResult:
+    def _execute_tx(self, block: Overlay, tx: Tx, ctx: BlockContext) -> tuple[TxResult, bytes]:
+        """Run one tx on its own overlay; merge its writes only if it succeeded AND its result
+        is canonical data (rule 6: results are hashed into the results root)."""
+        overlay = Overlay(block)
+        result = self._run_contract(overlay, tx, ctx)
+        try:
+            encoded = canonical.dumps(result.to_json())
+        except canonical.CanonicalError as exc:
+            log.error("contract %s returned a non-canonical result: %s", tx.contract, exc)
+            result = fail(INTERNAL, "contract error: non-canonical result")
+            return result, canonical.dumps(result.to_json())
+        if result.ok:
+            overlay.merge_into(block)
+        return result, encoded
+
+    def _run_contract(self, overlay: Overlay, tx: Tx, ctx: BlockContext) -> TxResult:
         contract = self._contracts.get(tx.contract)
         if contract is None:
             return fail(UNKNOWN_CONTRACT, f"no contract named {tx.contract!r}")
-        overlay = Overlay(block)
         try:
-            result = contract.execute(StateView(overlay, contract.name), tx, ctx)
+            return contract.execute(StateView(overlay, contract.name), tx, ctx)
         except ContractError as exc:
             return fail(exc.code, exc.message, exc.data)
         except Exception as exc:  # a contract bug must not split or crash the replicas
             log.exception("contract %s raised on tx %s", tx.contract, tx.tx_id.hex())
             return fail(INTERNAL, f"contract error: {type(exc).__name__}")
-        try:
-            canonical.dumps(result.to_json())
-        except canonical.CanonicalError as exc:  # rule 6: results are hashed into the results root
-            log.error("contract %s returned a non-canonical result: %s", tx.contract, exc)
-            return fail(INTERNAL, "contract error: non-canonical result")
-        if result.ok:
-            overlay.merge_into(block)
-        return result
 
     def query(self, store: StateReader, contract: str, method: str, args: Mapping[str, Any]) -> Any:
         target = self._contracts.get(contract)

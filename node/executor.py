@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import nacl.signing
 from baaskit import canonical, merkle
 from baaskit.block import BlockHeader, CertificateError, HeaderError, header_hash, sign_header
-from baaskit.contracts.app import INTERNAL, BlockContext, fail
+from baaskit.contracts.app import BlockContext
 from baaskit.contracts.router import Application
 from baaskit.genesis import Genesis
 from baaskit.tx import Tx, TxEnvelope, TxError, decode_payload
@@ -102,14 +102,6 @@ def next_state_digest(prev: bytes, writes: Sequence[tuple[bytes, bytes | None]])
     """SHA-256(prev || canonical JSON of the sorted writes as [[hex key, hex value or null], ...])."""
     body = [[k.hex(), None if v is None else v.hex()] for k, v in sorted(writes, key=lambda kv: kv[0])]
     return hashlib.sha256(prev + canonical.dumps(body)).digest()
-
-
-def _result_bytes(result_json: dict[str, object]) -> bytes:
-    try:
-        return canonical.dumps(result_json)
-    except canonical.CanonicalError as exc:
-        # A contract broke determinism rule 6; record a deterministic failure instead of crashing.
-        return canonical.dumps(fail(INTERNAL, f"result is not canonical data: {exc}").to_json())
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,7 +269,7 @@ class BlockExecutor:
             txs.append(tx)
         ctx = BlockContext(chain_id=chain_id, height=height, time_ms=time_ms, proposer=proposer)
         outcome = self._app.execute_block(self._store.state_reader(), ctx, txs)
-        results = tuple(_result_bytes(r.to_json()) for r in outcome.results)
+        results = outcome.encoded  # canonical JSON of each result, encoded once by the router
         tx_ids = [tx.tx_id for tx in txs]
         tx_tree = merkle.MerkleTree([merkle.leaf_hash(t) for t in tx_ids])
         result_tree = merkle.MerkleTree([merkle.leaf_hash(r) for r in results])

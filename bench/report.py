@@ -1,0 +1,58 @@
+"""The final table (and the numbers behind it) for people; --json for machines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _avg(values: dict[Any, float]) -> float:
+    return sum(values.values()) / len(values) if values else float("nan")
+
+
+def format_report(bound: dict[str, Any], runs: list[dict[str, Any]], extras: dict[str, Any]) -> str:
+    lines = [
+        f"verification bound: {bound['cores']} cores x {bound['verifications_per_s']:,.0f} Ed25519 verifies/s "
+        f"/ {bound['nodes']} nodes = {bound['tx_per_s']:,.0f} tx/s",
+        "",
+    ]
+    head = ("mode", "offered/s", "committed tx/s", "achieved/bound", "p50 ms", "p95 ms", "p99 ms",
+            "CPU us/tx/node", "peak RSS MB", "fsyncs/block", "tx/block", "disk B/tx")
+    rows = [head]
+    for r in runs:
+        lat = r["latency_ms"]
+        rows.append((
+            r["mode"],
+            f"{r['offered_rate']:.0f}" if r["offered_rate"] else "max",
+            f"{r['committed_tx_per_s']:,.0f}",
+            f"{r['committed_tx_per_s'] / bound['tx_per_s']:.2f}",
+            f"{lat['p50']:.1f}",
+            f"{lat['p95']:.1f}",
+            f"{lat['p99']:.1f}",
+            f"{_avg(r['cpu_us_per_tx']):.0f}",
+            f"{max(r['peak_rss_mb'].values(), default=0):.0f}",
+            f"{_avg(r['fsyncs_per_block']):.2f}",
+            f"{r['txs_per_block']:.0f}",
+            f"{_avg(r['disk_bytes_per_tx']):.0f}",
+        ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    for r in runs:
+        if "fault" in r:
+            f = r["fault"]
+            lines.append("")
+            lines.append(
+                f"kill-primary: member {f['killed_member']} killed; first commit after the kill "
+                f"{_s(f['first_commit_after_kill_s'])}, first commit in a new view {_s(f['first_new_view_commit_after_kill_s'])}; "
+                f"acknowledged transactions lost: {f['acknowledged_lost']}"
+            )
+        if r.get("errors"):
+            lines.append(f"errors during {r['mode']} run: {r['errors']}")
+    if extras:
+        lines.append("")
+        for name, value in extras.items():
+            lines.append(f"{name}: {value}")
+    return "\n".join(lines)
+
+
+def _s(v: float | None) -> str:
+    return "never" if v is None else f"{v:.2f} s"
