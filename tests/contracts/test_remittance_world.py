@@ -100,6 +100,14 @@ class World:
         params = {"admins": [hexkey("admin")], "currencies": [{"code": "HKD", "exponent": 2}, {"code": "PHP", "exponent": 2}]}
         self.store.apply(self.app.init_chain(self.store, {"remittance": params}))
 
+    def fork(self) -> World:
+        """An independent copy of this world (same committed state, height, time and nonce)."""
+        twin = object.__new__(World)
+        twin.app, twin.height, twin.time_ms, twin.nonce = self.app, self.height, self.time_ms, self.nonce
+        twin.store = MemoryStore()
+        twin.store.data = dict(self.store.data)
+        return twin
+
     def run(self, signer: str, method: str, args: dict[str, Any], advance_ms: int = 1_000) -> TxResult:
         return self.step(signer, method, args, advance_ms).result
 
