@@ -97,6 +97,7 @@ class Cluster:
         self.commits_by: dict[ReplicaId, dict[int, tuple[int, bytes]]] = {}
         self.steps = 0
         self.liveness_rounds = 0
+        self.transfers: list[tuple[ReplicaId, int, ReplicaId]] = []  # (replica, seq, donor)
         self.delivered = 0
         self.nodes: list[Node] = []
         byzantine = byzantine or {}
@@ -195,6 +196,7 @@ class Cluster:
                 if donor is None:
                     return  # blocked until some replica can serve that state
                 node.queue.popleft()
+                self.transfers.append((node.rid, item.seq, donor.rid))
                 app.copy_from(donor.app, item.seq)
                 node.known_done.update(app.executed_set)
                 if node.honest:

@@ -1,0 +1,121 @@
+"""The local API contract: disallowed calls are rejected and leave state unchanged; remote garbage
+is evidence, never an exception; a restored replica never contradicts what it sent."""
+
+from __future__ import annotations
+
+import pytest
+
+from baaskit.consensus import (
+    Batch,
+    ClusterConfig,
+    MisbehaviourDetected,
+    Outbound,
+    PrePrepare,
+    Ready,
+    Record,
+    Replica,
+    decode_message,
+)
+from baaskit.consensus.signing import seal
+from tests.harness.keys import FakeSigner, FakeVerifier
+
+CFG = ClusterConfig(4, "api", checkpoint_interval=2, watermark_window=4)
+
+
+def make(r: int) -> Replica:
+    return Replica(CFG, r, FakeSigner(r), FakeVerifier(4))
+
+
+def snapshot(rep: Replica) -> tuple[object, ...]:
+    return (
+        rep.view,
+        rep.in_view_change,
+        rep.last_committed,
+        rep.last_executed,
+        rep.low_watermark,
+        rep.next_sequence,
+        dict(rep.evidence_counts),
+    )
+
+
+def pre_prepare(seq: int, payload: bytes, view: int = 0) -> bytes:
+    b = Batch(payload)
+    return seal(PrePrepare(view, seq, b.digest, payload, view % 4), FakeSigner(view % 4), "api")[1]
+
+
+def test_config_is_validated() -> None:
+    with pytest.raises(ValueError):
+        ClusterConfig(4, "c", checkpoint_interval=3, watermark_window=4)
+    with pytest.raises(ValueError):
+        ClusterConfig(0, "c")
+    assert ClusterConfig(7, "c").f == 2
+    assert ClusterConfig(4, "c").primary(5) == 1
+
+
+def test_propose_on_a_backup_is_rejected_and_changes_nothing() -> None:
+    backup = make(1)
+    before = snapshot(backup)
+    ready = backup.propose(Batch(b"x"))
+    assert ready.rejected is not None and "primary" in ready.rejected
+    assert ready.persist == () and ready.messages == ()
+    assert snapshot(backup) == before
+
+
+def test_stale_answers_from_the_node_are_rejected() -> None:
+    rep = make(1)
+    before = snapshot(rep)
+    assert rep.validated(0, 1, b"\x00" * 32, True).rejected is not None
+    assert rep.executed(1, b"d").rejected is not None  # nothing committed yet
+    assert rep.state_installed(0, b"d").rejected is not None
+    assert snapshot(rep) == before
+
+
+@pytest.mark.parametrize("garbage", [b"", b"\x00", b"\x01\x09junk", b"\xff" * 50])
+def test_malformed_bytes_are_evidence_not_exceptions(garbage: bytes) -> None:
+    rep = make(1)
+    ready = rep.receive(garbage, 2)
+    assert [type(e) for e in ready.events] == [MisbehaviourDetected]
+    assert rep.evidence_counts == {2: 1}
+    assert not ready.messages and not ready.persist
+
+
+def test_backup_prepares_only_after_validation() -> None:
+    rep = make(1)
+    ready = rep.receive(pre_prepare(1, b"tx"), 0)
+    assert [(v.view, v.seq) for v in ready.validate] == [(0, 1)]
+    assert not ready.messages  # no prepare before the node said the batch is valid
+    ready = rep.validated(0, 1, Batch(b"tx").digest, True)
+    kinds = [type(decode_message(m.data)).__name__ for m in ready.messages]
+    assert kinds == ["Prepare"]
+    assert ready.persist  # ... and the vote is to be persisted before it is sent
+
+
+def test_invalid_batch_starts_a_view_change() -> None:
+    rep = make(1)
+    rep.receive(pre_prepare(1, b"bad"), 0)
+    ready = rep.validated(0, 1, Batch(b"bad").digest, False)
+    assert rep.in_view_change and rep.view == 1
+    assert rep.evidence_counts == {0: 1}
+    assert any(type(decode_message(m.data)).__name__ == "ViewChange" for m in ready.messages)
+
+
+def test_restored_replica_does_not_vote_for_a_conflicting_batch() -> None:
+    rep = make(1)
+    records: list[Record] = []
+    records += rep.receive(pre_prepare(1, b"first"), 0).persist
+    records += rep.validated(0, 1, Batch(b"first").digest, True).persist
+    restored = Replica.restore(CFG, 1, FakeSigner(1), FakeVerifier(4), records, 0, b"")
+    assert restored.view == 0
+    ready = restored.receive(pre_prepare(1, b"second"), 0)  # the primary equivocates
+    sent = [type(decode_message(m.data)).__name__ for m in ready.messages]
+    assert "Prepare" not in sent and not ready.validate
+    assert restored.evidence_counts == {0: 1}
+
+
+def test_ready_merge_keeps_order_and_the_highest_forget_below() -> None:
+    a = Ready(messages=(Outbound(None, b"a"),), forget_below=2)
+    b = Ready(messages=(Outbound(1, b"b"),), forget_below=4, rejected="no")
+    m = a.merge(b)
+    assert [o.data for o in m.messages] == [b"a", b"b"]
+    assert m.forget_below == 4 and m.rejected == "no"
+    assert Ready().empty and not m.empty
