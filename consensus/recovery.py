@@ -6,13 +6,14 @@ overwrite superseded records or keep them all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .checkpoint import GENESIS, StableCheckpoint
 from .codec import decode_certificate, decode_checkpoint_proof, decode_message, encode_message
 from .errors import LocalMisuse, MalformedMessage
 from .log import Slot, in_window
+from .ready import BatchCarriedOver, BatchCommitted
 from .records import Record, RecordKind
 from .types import (
     Checkpoint,
@@ -145,3 +146,17 @@ def rebuild_slots(rec: Recovered, low: int, window: int) -> dict[int, Slot]:
         slot.prepared = cert is not None and cert.view == rec.view
         slot.committed = seq in rec.committed
     return slots
+
+
+def in_flight(
+    view: int, slots: Mapping[int, Slot], queue: Mapping[int, BatchCommitted], last_committed: int
+) -> list[BatchCarriedOver]:
+    """After a restore: the batches pre-prepared (or committed out of order) but not delivered,
+    so that the node does not propose or accept their requests again."""
+    out: list[BatchCarriedOver] = []
+    for seq in sorted(set(slots) | set(queue)):
+        pp = slots[seq].pre_prepare if seq in slots else None
+        batch = queue[seq].batch if seq in queue else (pp.batch if pp is not None else None)
+        if seq > last_committed and batch is not None and batch.payload:
+            out.append(BatchCarriedOver(view, seq, batch))
+    return out

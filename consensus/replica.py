@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
+from typing import TypeVar
 
 from .checkpoint import GENESIS, CheckpointVotes, StableCheckpoint
 from .codec import decode_signed, encode_certificate, encode_checkpoint_proof, encode_message
@@ -32,7 +33,7 @@ from .ready import (
     ViewChangeStarted,
 )
 from .records import Record, RecordKind
-from .recovery import rebuild_slots, recover
+from .recovery import in_flight, rebuild_slots, recover
 from .signing import Signer, Verifier, seal, verify_body
 from .types import (
     Batch,
@@ -50,7 +51,15 @@ from .types import (
     ViewChange,
     sha256,
 )
-from .view_change import NewViewPlan, check_new_view, check_view_change, plan_new_view
+from .view_change import (
+    NewViewPlan,
+    check_new_view,
+    check_view_change,
+    plan_new_view,
+    select_view_changes,
+)
+
+M = TypeVar("M", bound=Message)
 
 
 class Replica:
@@ -179,11 +188,7 @@ class Replica:
         seq = max(self._next_seq, self._stable.seq + 1)
         if not in_window(seq, self._stable.seq, self._c.watermark_window):
             return self._reject("watermark window full")
-        pp, data = seal(
-            PrePrepare(self._view, seq, batch.digest, batch.payload, self._me),
-            self._signer,
-            self._c.chain_id,
-        )
+        pp, data = self._sign(PrePrepare(self._view, seq, batch.digest, batch.payload, self._me))
         self._persist(Record(RecordKind.SENT_PRE_PREPARE, seq, self._view, data))
         self._broadcast(data)
         slot = self._slot(seq)
@@ -325,12 +330,9 @@ class Replica:
             self._next_seq = max([st.seq, *self._slots]) + 1
         # Tell the node which batches are in flight (pre-prepared or committed out of order but
         # not delivered yet), so that it does not propose or accept their requests again.
-        for seq in sorted(set(self._slots) | set(self._commit_queue)):
-            held = self._commit_queue[seq].batch if seq in self._commit_queue else None
-            slot_pp = self._slots[seq].pre_prepare if seq in self._slots else None
-            batch = held or (slot_pp.batch if slot_pp is not None else None)
-            if seq > self._last_committed and batch is not None and batch.payload:
-                self._out.events.append(BatchCarriedOver(self._view, seq, batch))
+        self._out.events.extend(
+            in_flight(self._view, self._slots, self._commit_queue, self._last_committed)
+        )
         le = last_executed
         if le > st.seq and le % self._c.checkpoint_interval == 0 and le not in self._my_checkpoints:
             self._send_checkpoint(le, state_digest)
@@ -418,9 +420,7 @@ class Replica:
     def _send_prepare(self, slot: Slot) -> None:
         assert slot.pre_prepare is not None and slot.pre_prepare_bytes is not None
         pp = slot.pre_prepare
-        p, data = seal(
-            Prepare(pp.view, pp.seq, pp.digest, self._me), self._signer, self._c.chain_id
-        )
+        p, data = self._sign(Prepare(pp.view, pp.seq, pp.digest, self._me))
         self._persist(
             Record(RecordKind.ACCEPTED_PRE_PREPARE, pp.seq, pp.view, slot.pre_prepare_bytes)
         )
@@ -440,9 +440,7 @@ class Replica:
             slot.prepared = True
             self._certs[pp.seq] = cert
             self._persist(Record(RecordKind.PREPARED, pp.seq, pp.view, encode_certificate(cert)))
-            c, data = seal(
-                Commit(pp.view, pp.seq, pp.digest, self._me), self._signer, self._c.chain_id
-            )
+            c, data = self._sign(Commit(pp.view, pp.seq, pp.digest, self._me))
             self._persist(Record(RecordKind.SENT_COMMIT, pp.seq, pp.view, data))
             self._broadcast(data)
             slot.commits[self._me], slot.my_commit = c, data
@@ -495,7 +493,7 @@ class Replica:
     # ------------------------------------------------------------------ checkpoints
 
     def _send_checkpoint(self, seq: int, state_digest: bytes) -> None:
-        cp, data = seal(Checkpoint(seq, state_digest, self._me), self._signer, self._c.chain_id)
+        cp, data = self._sign(Checkpoint(seq, state_digest, self._me))
         self._persist(Record(RecordKind.SENT_CHECKPOINT, seq, 0, data))
         self._broadcast(data)
         self._exec_digests[seq] = state_digest
@@ -578,10 +576,8 @@ class Replica:
         self._vc_timer = self._idle = 0
         st = self._stable
         prepared = tuple(self._certs[s] for s in sorted(self._certs) if s > st.seq)
-        vc, data = seal(
-            ViewChange(view, st.seq, st.state_digest, st.proof, prepared, self._me),
-            self._signer,
-            self._c.chain_id,
+        vc, data = self._sign(
+            ViewChange(view, st.seq, st.state_digest, st.proof, prepared, self._me)
         )
         self._persist(Record(RecordKind.VIEW, 0, view, b"\x01"))
         self._persist(Record(RecordKind.SENT_VIEW_CHANGE, 0, view, data))
@@ -622,28 +618,15 @@ class Replica:
     def _try_new_view(self) -> None:
         if not self._in_vc or not self.is_primary or self._me not in self._vcs:
             return
-        others = [
-            self._vcs[r]
-            for r in sorted(self._vcs)
-            if r != self._me and self._vcs[r].view == self._view
-        ]
-        if len(others) + 1 < self._q.view_change:
+        chosen = select_view_changes(self._vcs, self._view, self._me, self._q.view_change)
+        if chosen is None:
             return
-        chosen = tuple(
-            sorted(
-                [self._vcs[self._me], *others[: self._q.view_change - 1]], key=lambda v: v.replica
-            )
-        )
         plan = plan_new_view(chosen)
         pps = tuple(
-            seal(
-                PrePrepare(self._view, s, b.digest, b.payload, self._me),
-                self._signer,
-                self._c.chain_id,
-            )[0]
+            self._sign(PrePrepare(self._view, s, b.digest, b.payload, self._me))[0]
             for s, b in plan.entries
         )
-        nv, data = seal(NewView(self._view, chosen, pps, self._me), self._signer, self._c.chain_id)
+        nv, data = self._sign(NewView(self._view, chosen, pps, self._me))
         self._persist(Record(RecordKind.NEW_VIEW, 0, self._view, data))
         self._broadcast(data)
         self._install(nv, data, plan)
@@ -709,10 +692,8 @@ class Replica:
     # ------------------------------------------------------------------ status / retransmission
 
     def _broadcast_status(self) -> None:
-        _, data = seal(
-            Status(self._view, self._in_vc, self._last_committed, self._stable.seq, self._me),
-            self._signer,
-            self._c.chain_id,
+        _, data = self._sign(
+            Status(self._view, self._in_vc, self._last_committed, self._stable.seq, self._me)
         )
         self._broadcast(data)
 
@@ -729,7 +710,7 @@ class Replica:
         ):
             if isinstance(data, tuple):
                 cc = CommitCertificate(data[0], data[1], self._me)
-                data = seal(cc, self._signer, self._c.chain_id)[1]
+                data = self._sign(cc)[1]
             self._out.messages.append(Outbound(s.replica, data))
 
     # ------------------------------------------------------------------ helpers
@@ -739,6 +720,9 @@ class Replica:
         if slot is None:
             slot = self._slots[seq] = Slot(seq)
         return slot
+
+    def _sign(self, msg: M) -> tuple[M, bytes]:
+        return seal(msg, self._signer, self._c.chain_id)
 
     def _persist(self, record: Record) -> None:
         if self._bugs.vote_before_persist and record.kind in DEFERRABLE:

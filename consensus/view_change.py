@@ -113,6 +113,17 @@ def plan_new_view(view_changes: Sequence[ViewChange]) -> NewViewPlan:
     return NewViewPlan(stable, entries)
 
 
+def select_view_changes(
+    latest: dict[ReplicaId, ViewChange], view: int, me: ReplicaId, quorum: int
+) -> tuple[ViewChange, ...] | None:
+    """The view-changes the new primary puts in its NewView: its own and the lowest-numbered others
+    for ``view``, ``quorum`` in all (sorted by replica), or None while there are too few."""
+    others = [latest[r] for r in sorted(latest) if r != me and latest[r].view == view]
+    if me not in latest or len(others) + 1 < quorum:
+        return None
+    return tuple(sorted([latest[me], *others[: quorum - 1]], key=lambda v: v.replica))
+
+
 def check_new_view(
     nv: NewView,
     config: ClusterConfig,
