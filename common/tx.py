@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import nacl.exceptions
 import nacl.signing
-
 from baaskit import canonical
 
 PAYLOAD_VERSION = 1
@@ -47,10 +46,12 @@ class TxEnvelope:
     payload: bytes
     signer: bytes  # 32-byte Ed25519 public key (its hex is the key id)
     signature: bytes
+    # SHA-256(payload), computed once: a node asks for it at admission, forwarding, validation,
+    # execution and indexing.
+    tx_id: bytes = field(init=False, repr=False, compare=False)
 
-    @property
-    def tx_id(self) -> bytes:
-        return tx_id_of(self.payload)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tx_id", tx_id_of(self.payload))
 
     def verify_signature(self) -> bool:
         try:

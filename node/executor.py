@@ -16,12 +16,13 @@ previous block time + 1 (only matters right after a null block), so block times 
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import nacl.signing
-from baaskit import canonical, merkle
+from baaskit import merkle
 from baaskit.block import BlockHeader, CertificateError, HeaderError, header_hash, sign_header
 from baaskit.contracts.app import BlockContext
 from baaskit.contracts.router import Application
@@ -98,10 +99,24 @@ class TxProofData:
         return msg
 
 
+_LEN = struct.Struct(">I")
+_DELETED = b"\xff\xff\xff\xff"  # a length no value can have: marks a deleted key
+
+
 def next_state_digest(prev: bytes, writes: Sequence[tuple[bytes, bytes | None]]) -> bytes:
-    """SHA-256(prev || canonical JSON of the sorted writes as [[hex key, hex value or null], ...])."""
-    body = [[k.hex(), None if v is None else v.hex()] for k, v in sorted(writes, key=lambda kv: kv[0])]
-    return hashlib.sha256(prev + canonical.dumps(body)).digest()
+    """SHA-256(prev || for each write in key order: u32be(len key) || key || (u32be(len value) ||
+    value, or ff ff ff ff for a deletion)). Binary and streamed: no copy of the block's writes."""
+    h = hashlib.sha256(prev)
+    update, pack = h.update, _LEN.pack
+    for key, value in sorted(writes, key=lambda kv: kv[0]):
+        update(pack(len(key)))
+        update(key)
+        if value is None:
+            update(_DELETED)
+        else:
+            update(pack(len(value)))
+            update(value)
+    return h.digest()
 
 
 @dataclass(frozen=True, slots=True)

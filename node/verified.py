@@ -1,6 +1,6 @@
 """Verify (and decode) each transaction once per node, and remember it.
 
-The cache key is SHA-256 over (payload, signer, signature) — all three, length-prefixed — so a tx
+The cache key is (SHA-256 of the payload, signer, signature) — fixed widths — so a tx
 re-proposed with the payload of a verified tx but a forged signature is a miss and is verified
 (and fails). Only valid signatures are remembered, with the decoded payload, so admission,
 validation of a pre-prepare and execution decode and verify a transaction once between them.
@@ -23,11 +23,16 @@ _LEN = struct.Struct(">I")
 
 
 def cache_key(envelope: TxEnvelope) -> bytes:
-    h = hashlib.sha256()
-    for part in (envelope.payload, envelope.signer, envelope.signature):
-        h.update(_LEN.pack(len(part)))
+    """tx_id (SHA-256 of the payload, computed once per envelope) || signer || signature.
+    With the standard widths (32 + 32 + 64) the concatenation is unambiguous; any other widths
+    get a 33-byte key of their own, which can never equal a standard one."""
+    if len(envelope.signer) == 32 and len(envelope.signature) == 64:
+        return envelope.tx_id + envelope.signer + envelope.signature
+    h = hashlib.sha256(envelope.tx_id)
+    for part in (envelope.signer, envelope.signature):
+        h.update(len(part).to_bytes(4, "big"))
         h.update(part)
-    return h.digest()
+    return b"\x00" + h.digest()
 
 
 class VerifiedTxCache:

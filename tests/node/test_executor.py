@@ -88,8 +88,12 @@ def test_state_digest_follows_the_documented_formula() -> None:
     before = store.state_digest()
     b = ex.execute(1, 0, 0, CHAIN.proposal(T, [CHAIN.tx("k", "v")]))
     key = next(k for k, _ in store.iterate_state(b"c/kv/") if k.endswith(b"k"))
-    writes = [[key.hex(), b"v".hex()]]
-    assert b.state_digest == hashlib.sha256(before + canonical.dumps(writes)).digest()
+    # the formula of docs/architecture.md, written out independently
+    encoded = len(key).to_bytes(4, "big") + key + len(b"v").to_bytes(4, "big") + b"v"
+    assert b.state_digest == hashlib.sha256(before + encoded).digest()
+    deleted = next_state_digest(before, [(b"a", None)])
+    assert deleted == hashlib.sha256(before + b"\x00\x00\x00\x01a" + b"\xff" * 4).digest()
+    assert deleted != next_state_digest(before, [(b"a", b"")])
 
 
 def test_one_sync_batch_per_block_and_metrics() -> None:
