@@ -97,7 +97,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     p = ops.add_parser("watch", help="stream a transfer's status events until it is final")
     p.add_argument("uetr")
-    p.add_argument("--from-height", type=int, default=0, help="replay from this block height")
+    p.add_argument("--from-height", type=int, default=0, help="replay from this block height (default: now)")
     p.add_argument("--forever", action="store_true", help="keep watching after a final status")
     _common(p, cmd_watch)
 
@@ -280,6 +280,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_watch(args: argparse.Namespace) -> int:
     def action(session: Any) -> None:
+        start = args.from_height
+        if not start:  # subscribe from just after what the status query can see: no gap, at most a repeat
+            start = session.client.status().height + 1
         current = session.status(args.uetr)
         print(
             json.dumps(
@@ -295,7 +298,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         )
         if current["final"] and not args.forever:
             return
-        for event in session.watch(args.uetr, args.from_height, until_final=not args.forever):
+        for event in session.watch(args.uetr, start, until_final=not args.forever):
             print(json.dumps(event, sort_keys=True), flush=True)
 
     return _run(args, action)
