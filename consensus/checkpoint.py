@@ -68,3 +68,36 @@ def proof_valid(
             return False
         seen.add(cp.replica)
     return len(seen) >= quorum
+
+
+class Checkpoints:
+    """One replica's checkpoint state: its stable checkpoint (with proof), the votes it holds,
+    its own checkpoints (digest and signed bytes) and the highest seq it asked a transfer for."""
+
+    def __init__(self) -> None:
+        self.stable = GENESIS
+        self.votes = CheckpointVotes()
+        self.own: dict[int, tuple[bytes, bytes]] = {}
+        self.transfer_seq = 0
+
+    def add_own(self, cp: Checkpoint, data: bytes, high: int) -> None:
+        self.own[cp.seq] = (cp.state_digest, data)
+        self.votes.add(cp, high)
+
+    def add(self, cp: Checkpoint, high: int) -> bool:
+        """Store a peer's vote; False if it contradicts one it already sent for that seq."""
+        old = self.votes.get(cp.seq, cp.replica)
+        if old is None:
+            self.votes.add(cp, high)
+        return old is None or old.state_digest == cp.state_digest
+
+    def advance(self, st: StableCheckpoint) -> bytes | None:
+        """Make ``st`` the stable checkpoint; return our own digest at that seq, if we have one."""
+        own = self.own.get(st.seq)
+        self.stable = st
+        self.forget_through(st.seq)
+        return None if own is None else own[0]
+
+    def forget_through(self, seq: int) -> None:
+        self.own = {s: v for s, v in self.own.items() if s > seq}
+        self.votes.forget_through(seq)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import TypeVar
 
-from .checkpoint import GENESIS, CheckpointVotes, StableCheckpoint
+from .checkpoint import Checkpoints, StableCheckpoint
 from .codec import decode_signed, encode_certificate, encode_checkpoint_proof, encode_message
 from .errors import LocalMisuse, MalformedMessage
 from .faults import NO_BUGS, PlantedBugs
@@ -53,6 +53,7 @@ from .types import (
 )
 from .view_change import (
     NewViewPlan,
+    ViewChanges,
     check_new_view,
     check_view_change,
     plan_new_view,
@@ -89,20 +90,12 @@ class Replica:
         self._last_committed = 0
         self._last_executed = 0
         self._state_digest = b""
-        self._exec_digests: dict[int, bytes] = {}  # own digests at checkpoint seqs > stable
-        self._stable: StableCheckpoint = GENESIS
-        self._votes = CheckpointVotes()
-        self._my_checkpoints: dict[int, bytes] = {}
+        self._cp = Checkpoints()
         self._next_seq = 1
-        self._vcs: dict[ReplicaId, ViewChange] = {}  # highest view-change seen per replica
-        self._my_vc: bytes | None = None
-        self._nv: bytes | None = None  # the NewView that installed the current view
-        self._vc_failures = 0
-        self._vc_timer = 0
+        self._vc = ViewChanges()
         self._idle = 0
         self._status_timer = 0
         self._requests_pending = False
-        self._transfer_seq = 0
         self._evidence: dict[ReplicaId, int] = {}
         self._deferred: list[Record] = []  # planted bug vote_before_persist only
         self._out = ReadyBuilder()
@@ -131,11 +124,11 @@ class Replica:
 
     @property
     def low_watermark(self) -> int:
-        return self._stable.seq
+        return self._cp.stable.seq
 
     @property
     def high_watermark(self) -> int:
-        return self._stable.seq + self._c.watermark_window
+        return self._cp.stable.seq + self._c.watermark_window
 
     @property
     def last_committed(self) -> int:
@@ -148,11 +141,11 @@ class Replica:
     @property
     def next_sequence(self) -> int:
         """The seq the next proposal will get (meaningful on the primary)."""
-        return max(self._next_seq, self._stable.seq + 1)
+        return max(self._next_seq, self._cp.stable.seq + 1)
 
     @property
     def stable_checkpoint(self) -> int:
-        return self._stable.seq
+        return self._cp.stable.seq
 
     @property
     def in_view_change(self) -> bool:
@@ -185,8 +178,8 @@ class Replica:
             return self._reject("view change in progress")
         if not self.is_primary:
             return self._reject(f"not the primary of view {self._view}")
-        seq = max(self._next_seq, self._stable.seq + 1)
-        if not in_window(seq, self._stable.seq, self._c.watermark_window):
+        seq = max(self._next_seq, self._cp.stable.seq + 1)
+        if not in_window(seq, self._cp.stable.seq, self._c.watermark_window):
             return self._reject("watermark window full")
         pp, data = self._sign(PrePrepare(self._view, seq, batch.digest, batch.payload, self._me))
         self._persist(Record(RecordKind.SENT_PRE_PREPARE, seq, self._view, data))
@@ -205,15 +198,14 @@ class Replica:
         if self._status_timer >= self._c.status_interval_ticks:
             self._status_timer = 0
             self._broadcast_status()
-            if self._in_vc and self._my_vc is not None:
-                self._broadcast(self._my_vc)
-        if self._in_vc and self._view_change_quorum():
-            # C&L: the new-view timer runs only once 2f+1 view-changes for this view arrived, so
-            # a replica alone in a view change does not run away to ever higher views.
-            self._vc_timer += 1
-            shift = min(self._vc_failures, self._c.max_timeout_doublings)
-            if self._vc_timer >= self._c.view_change_timeout_ticks << shift:
-                self._vc_failures += 1
+            if self._in_vc and self._vc.mine is not None:
+                self._broadcast(self._vc.mine)
+        if self._in_vc and self._vc.abandoned(self._view, self._q.view_change):
+            # C&L: the new-view timer runs only once 2f+1 replicas left the view, so a replica
+            # alone in a view change does not run away to ever higher views.
+            self._vc.timer += 1
+            if self._vc.timer >= self._vc.timeout(self._c):
+                self._vc.failures += 1
                 self._start_view_change(self._view + 1, "new-view timeout")
         elif self._in_vc:
             pass
@@ -260,9 +252,9 @@ class Replica:
                 f"executed({seq}) out of order (last executed {self._last_executed})"
             )
         self._last_executed, self._state_digest = seq, state_digest
-        if seq == self._stable.seq and state_digest != self._stable.state_digest:
+        if seq == self._cp.stable.seq and state_digest != self._cp.stable.state_digest:
             self._diverged(seq)
-        elif seq % self._c.checkpoint_interval == 0 and seq > self._stable.seq:
+        elif seq % self._c.checkpoint_interval == 0 and seq > self._cp.stable.seq:
             self._send_checkpoint(seq, state_digest)
         return self._flush()
 
@@ -274,7 +266,7 @@ class Replica:
             self._last_committed = seq
             self._commit_queue = {s: b for s, b in self._commit_queue.items() if s > seq}
             self._drain_commits()
-        fresh = seq > self._stable.seq and seq not in self._my_checkpoints
+        fresh = seq > self._cp.stable.seq and seq not in self._cp.own
         if fresh and seq % self._c.checkpoint_interval == 0:
             self._send_checkpoint(seq, state_digest)
         return self._flush()
@@ -301,31 +293,30 @@ class Replica:
 
     def _recover(self, records: Iterable[Record], last_executed: int, state_digest: bytes) -> None:
         rec = recover(records)
-        self._view, self._in_vc, self._stable = rec.view, rec.in_view_change, rec.stable
+        self._view, self._in_vc, self._cp.stable = rec.view, rec.in_view_change, rec.stable
         self._certs = dict(rec.certificates)
         self._last_executed, self._state_digest = last_executed, state_digest
-        for seq, (cp, data) in sorted(rec.checkpoints.items()):
-            self._votes.add(cp, self.high_watermark)
-            self._my_checkpoints[seq], self._exec_digests[seq] = data, cp.state_digest
-        self._last_committed = max(last_executed, self._stable.seq)
+        for _, (cp, data) in sorted(rec.checkpoints.items()):
+            self._cp.add_own(cp, data, self.high_watermark)
+        self._last_committed = max(last_executed, self._cp.stable.seq)
         for seq, cc in sorted(rec.committed.items()):
-            if seq > self._stable.seq:
+            if seq > self._cp.stable.seq:
                 self._decisions[seq] = (cc.pre_prepare, cc.commits)
             if seq > self._last_committed:
                 pp = cc.pre_prepare
                 self._commit_queue[seq] = BatchCommitted(seq, pp.view, pp.batch)
         self._drain_commits()
-        st = self._stable
+        st = self._cp.stable
         if last_executed < st.seq:
             self._request_transfer(st.seq, st.state_digest, tuple(c.replica for c in st.proof))
         if self._in_vc:
             if rec.view_change is not None:
-                self._vcs[self._me], self._my_vc = rec.view_change
+                self._vc.latest[self._me], self._vc.mine = rec.view_change
             else:  # nothing was sent for this view change: start it afresh
                 view, self._view, self._in_vc = self._view, self._view - 1, False
                 self._start_view_change(view, "restart")
         else:
-            self._nv = rec.new_view[1] if rec.new_view is not None else None
+            self._vc.new_view = rec.new_view[1] if rec.new_view is not None else None
             self._slots = rebuild_slots(rec, st.seq, self._c.watermark_window)
             self._next_seq = max([st.seq, *self._slots]) + 1
         # Tell the node which batches are in flight (pre-prepared or committed out of order but
@@ -334,7 +325,7 @@ class Replica:
             in_flight(self._view, self._slots, self._commit_queue, self._last_committed)
         )
         le = last_executed
-        if le > st.seq and le % self._c.checkpoint_interval == 0 and le not in self._my_checkpoints:
+        if le > st.seq and le % self._c.checkpoint_interval == 0 and le not in self._cp.own:
             self._send_checkpoint(le, state_digest)
 
     # ------------------------------------------------------------------ dispatch
@@ -366,7 +357,7 @@ class Replica:
             return
         if pp.view != self._view:
             return
-        if not in_window(pp.seq, self._stable.seq, self._c.watermark_window):
+        if not in_window(pp.seq, self._cp.stable.seq, self._c.watermark_window):
             return
         if pp.seq <= self._last_committed:
             self._on_decided_pre_prepare(pp, data)
@@ -402,7 +393,7 @@ class Replica:
             return
         if vote.view != self._view:
             return
-        if not in_window(vote.seq, self._stable.seq, self._c.watermark_window):
+        if not in_window(vote.seq, self._cp.stable.seq, self._c.watermark_window):
             return
         slot = self._slot(vote.seq)
         votes: dict[ReplicaId, Prepare] | dict[ReplicaId, Commit]
@@ -467,7 +458,7 @@ class Replica:
         pp = cc.pre_prepare
         if pp.seq <= self._last_committed or pp.seq in self._commit_queue:
             return
-        if not in_window(pp.seq, self._stable.seq, self._c.watermark_window):
+        if not in_window(pp.seq, self._cp.stable.seq, self._c.watermark_window):
             return
         reason = check_commit_certificate(cc, self._c, self._commit_quorum(), self._verifier)
         if reason is not None:
@@ -483,7 +474,7 @@ class Replica:
             self._last_committed += 1
             self._out.committed.append(self._commit_queue.pop(self._last_committed))
             self._idle = 0
-            self._vc_failures = 0
+            self._vc.failures = 0
 
     def _has_work(self) -> bool:
         if self._requests_pending:
@@ -496,41 +487,36 @@ class Replica:
         cp, data = self._sign(Checkpoint(seq, state_digest, self._me))
         self._persist(Record(RecordKind.SENT_CHECKPOINT, seq, 0, data))
         self._broadcast(data)
-        self._exec_digests[seq] = state_digest
-        self._my_checkpoints[seq] = data
-        self._votes.add(cp, self.high_watermark)
+        self._cp.add_own(cp, data, self.high_watermark)
         if self._bugs.premature_gc:
             self._collect_through(seq)
+            self._cp.forget_through(seq)
             self._out.forget_below = seq
         self._check_checkpoint(seq, state_digest)
 
     def _on_checkpoint(self, cp: Checkpoint) -> None:
-        if cp.seq <= self._stable.seq:
+        if cp.seq <= self._cp.stable.seq:
             return
-        old = self._votes.get(cp.seq, cp.replica)
-        if old is not None:
-            if old.state_digest != cp.state_digest:
-                self._evidence_against(cp.replica, "equivocation", f"checkpoints for seq {cp.seq}")
+        if not self._cp.add(cp, self.high_watermark):
+            self._evidence_against(cp.replica, "equivocation", f"checkpoints for seq {cp.seq}")
             return
-        self._votes.add(cp, self.high_watermark)
         self._check_checkpoint(cp.seq, cp.state_digest)
 
     def _check_checkpoint(self, seq: int, digest: bytes) -> None:
-        matching = self._votes.matching(seq, digest)
+        matching = self._cp.votes.matching(seq, digest)
         if len(matching) >= self._q.checkpoint:
             self._stabilize(StableCheckpoint(seq, digest, matching))
         elif (
             seq > self.high_watermark
             and len(matching) >= self._q.weak
-            and seq > max(self._last_executed, self._transfer_seq)
+            and seq > max(self._last_executed, self._cp.transfer_seq)
         ):
             self._request_transfer(seq, digest, tuple(c.replica for c in matching))
 
     def _stabilize(self, st: StableCheckpoint) -> None:
-        if st.seq <= self._stable.seq:
+        if st.seq <= self._cp.stable.seq:
             return
-        own = self._exec_digests.get(st.seq)
-        self._stable = st
+        own = self._cp.advance(st)
         self._persist(
             Record(RecordKind.STABLE_CHECKPOINT, st.seq, 0, encode_checkpoint_proof(st.proof))
         )
@@ -544,7 +530,7 @@ class Replica:
             self._idle = 0
             self._commit_queue = {s: b for s, b in self._commit_queue.items() if s > st.seq}
             self._drain_commits()
-            if st.seq > max(self._last_executed, self._transfer_seq):
+            if st.seq > max(self._last_executed, self._cp.transfer_seq):
                 self._request_transfer(st.seq, st.state_digest, tuple(c.replica for c in st.proof))
         elif own is not None and own != st.state_digest:
             self._diverged(st.seq)
@@ -552,18 +538,15 @@ class Replica:
     def _collect_through(self, seq: int) -> None:
         self._slots = {s: v for s, v in self._slots.items() if s > seq}
         self._certs = {s: v for s, v in self._certs.items() if s > seq}
-        self._exec_digests = {s: v for s, v in self._exec_digests.items() if s > seq}
-        self._my_checkpoints = {s: v for s, v in self._my_checkpoints.items() if s > seq}
         self._decisions = {s: v for s, v in self._decisions.items() if s > seq}
-        self._votes.forget_through(seq)
 
     def _request_transfer(self, seq: int, digest: bytes, vouchers: tuple[ReplicaId, ...]) -> None:
-        self._transfer_seq = seq
+        self._cp.transfer_seq = seq
         self._out.state_transfer.append(StateTransferRequested(seq, digest, vouchers))
 
     def _diverged(self, seq: int) -> None:
         self._evidence_against(self._me, "state-divergence", f"own state digest differs at {seq}")
-        st = self._stable
+        st = self._cp.stable
         self._request_transfer(st.seq, st.state_digest, tuple(c.replica for c in st.proof))
 
     # ------------------------------------------------------------------ view change
@@ -573,8 +556,8 @@ class Replica:
             return
         self._view, self._in_vc = view, True
         self._slots = {}
-        self._vc_timer = self._idle = 0
-        st = self._stable
+        self._vc.timer = self._idle = 0
+        st = self._cp.stable
         prepared = tuple(self._certs[s] for s in sorted(self._certs) if s > st.seq)
         vc, data = self._sign(
             ViewChange(view, st.seq, st.state_digest, st.proof, prepared, self._me)
@@ -582,14 +565,14 @@ class Replica:
         self._persist(Record(RecordKind.VIEW, 0, view, b"\x01"))
         self._persist(Record(RecordKind.SENT_VIEW_CHANGE, 0, view, data))
         self._broadcast(data)
-        self._vcs[self._me], self._my_vc, self._nv = vc, data, None
+        self._vc.latest[self._me], self._vc.mine, self._vc.new_view = vc, data, None
         self._out.events.append(ViewChangeStarted(view, reason))
         self._try_new_view()
 
     def _on_view_change(self, vc: ViewChange) -> None:
         if vc.view < self._view or (vc.view == self._view and not self._in_vc):
-            if not self._in_vc and self._nv is not None:
-                self._out.messages.append(Outbound(vc.replica, self._nv))
+            if not self._in_vc and self._vc.new_view is not None:
+                self._out.messages.append(Outbound(vc.replica, self._vc.new_view))
             return
         reason = check_view_change(
             vc, self._c, self._q, self._verifier, not self._bugs.unchecked_new_view
@@ -597,28 +580,18 @@ class Replica:
         if reason is not None:
             self._evidence_against(vc.replica, "bad-view-change", reason)
             return
-        old = self._vcs.get(vc.replica)
-        if old is not None and old.view >= vc.view:
-            if old.view == vc.view and old != vc:
-                self._evidence_against(vc.replica, "equivocation", f"view-changes for {vc.view}")
+        if not self._vc.record(vc):
+            self._evidence_against(vc.replica, "equivocation", f"view-changes for {vc.view}")
             return
-        self._vcs[vc.replica] = vc
-        higher = sorted(
-            v.view for r, v in self._vcs.items() if r != self._me and v.view > self._view
-        )
+        higher = self._vc.higher_views(self._view, self._me)
         if len(higher) >= self._q.weak:
             self._start_view_change(higher[0], "f+1 replicas moved to a higher view")
         self._try_new_view()
 
-    def _view_change_quorum(self) -> bool:
-        # a view-change for a higher view also abandons this one
-        votes = sum(1 for vc in self._vcs.values() if vc.view >= self._view)
-        return votes >= self._q.view_change
-
     def _try_new_view(self) -> None:
-        if not self._in_vc or not self.is_primary or self._me not in self._vcs:
+        if not self._in_vc or not self.is_primary or self._me not in self._vc.latest:
             return
-        chosen = select_view_changes(self._vcs, self._view, self._me, self._q.view_change)
+        chosen = select_view_changes(self._vc.latest, self._view, self._me, self._q.view_change)
         if chosen is None:
             return
         plan = plan_new_view(chosen)
@@ -650,19 +623,17 @@ class Replica:
 
     def _install(self, nv: NewView, data: bytes, plan: NewViewPlan) -> None:
         old_slots = self._slots if nv.view == self._view else {}
-        self._view, self._in_vc, self._nv = nv.view, False, data
-        self._vc_timer = self._idle = 0
+        self._view, self._in_vc, self._idle = nv.view, False, 0
+        self._vc.installed(nv.view, data)
         self._persist(Record(RecordKind.VIEW, 1, nv.view, b"\x00"))
-        self._vcs = {r: v for r, v in self._vcs.items() if v.view > nv.view}
-        self._my_vc = None
         self._slots = old_slots
-        if plan.stable.seq > self._stable.seq:
+        if plan.stable.seq > self._cp.stable.seq:
             self._stabilize(plan.stable)
-        top = self._stable.seq
+        top = self._cp.stable.seq
         o_seqs: set[int] = set()
         for pp in sorted(nv.pre_prepares, key=lambda p: p.seq):
             if pp.seq in o_seqs or not in_window(
-                pp.seq, self._stable.seq, self._c.watermark_window
+                pp.seq, self._cp.stable.seq, self._c.watermark_window
             ):
                 continue
             o_seqs.add(pp.seq)
@@ -693,7 +664,7 @@ class Replica:
 
     def _broadcast_status(self) -> None:
         _, data = self._sign(
-            Status(self._view, self._in_vc, self._last_committed, self._stable.seq, self._me)
+            Status(self._view, self._in_vc, self._last_committed, self._cp.stable.seq, self._me)
         )
         self._broadcast(data)
 
@@ -702,8 +673,8 @@ class Replica:
             s,
             view=self._view,
             in_view_change=self._in_vc,
-            new_view=self._nv,
-            stable=self._stable,
+            new_view=self._vc.new_view,
+            stable=self._cp.stable,
             slots=self._slots,
             last_committed=self._last_committed,
             decisions=self._decisions,

@@ -168,3 +168,39 @@ def check_new_view(
     if expected != got:
         return None, "O differs from the one computed from the view-changes"
     return plan, None
+
+
+class ViewChanges:
+    """One replica's view-change bookkeeping: the highest view-change seen from each replica, its
+    own (as sent, for retransmission), the new-view that installed its view (to help laggards),
+    the consecutive failures (timeout doubling) and the new-view timer."""
+
+    def __init__(self) -> None:
+        self.latest: dict[ReplicaId, ViewChange] = {}
+        self.mine: bytes | None = None
+        self.new_view: bytes | None = None
+        self.failures = 0
+        self.timer = 0
+
+    def record(self, vc: ViewChange) -> bool:
+        """Keep ``vc`` if it is the sender's highest; False if it contradicts one for that view."""
+        old = self.latest.get(vc.replica)
+        if old is None or old.view < vc.view:
+            self.latest[vc.replica] = vc
+            return True
+        return old.view > vc.view or old == vc
+
+    def higher_views(self, view: int, me: ReplicaId) -> list[int]:
+        return sorted(v.view for r, v in self.latest.items() if r != me and v.view > view)
+
+    def abandoned(self, view: int, quorum: int) -> bool:
+        """Have ``quorum`` replicas left views below ``view`` (a higher view-change counts)?"""
+        return sum(1 for vc in self.latest.values() if vc.view >= view) >= quorum
+
+    def timeout(self, config: ClusterConfig) -> int:
+        shift = min(self.failures, config.max_timeout_doublings)
+        return config.view_change_timeout_ticks << shift
+
+    def installed(self, view: int, new_view: bytes) -> None:
+        self.latest = {r: v for r, v in self.latest.items() if v.view > view}
+        self.mine, self.new_view, self.timer = None, new_view, 0
