@@ -4,7 +4,6 @@ is evidence, never an exception; a restored replica never contradicts what it se
 from __future__ import annotations
 
 import pytest
-
 from baaskit.consensus import (
     Batch,
     ClusterConfig,
@@ -17,6 +16,7 @@ from baaskit.consensus import (
     decode_message,
 )
 from baaskit.consensus.signing import seal
+
 from tests.harness.keys import FakeSigner, FakeVerifier
 
 CFG = ClusterConfig(4, "api", checkpoint_interval=2, watermark_window=4)
