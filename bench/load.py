@@ -7,16 +7,16 @@ the client saw the tx in a committed block on its SubscribeBlocks stream.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import grpc
 import nacl.signing
-
 from baaskit.tx import TxEnvelope, make_tx
 from baaskit.wire.v1 import api_pb2, api_pb2_grpc, types_pb2
 
@@ -50,6 +50,7 @@ class LoadResult:
     submit_t: dict[bytes, float] = field(default_factory=dict)
     commit_t: dict[bytes, float] = field(default_factory=dict)
     blocks: list[tuple[int, float, int, int]] = field(default_factory=list)  # (height, seen, txs, view)
+    committed_count: int = 0  # commits seen of txs this run submitted
     started: float = 0.0
     finished: float = 0.0
 
@@ -61,7 +62,7 @@ class LoadResult:
 
     @property
     def committed(self) -> int:
-        return sum(1 for t in self.submit_t if t in self.commit_t)
+        return self.committed_count
 
     def committed_between(self, t0: float, t1: float) -> int:
         return sum(1 for t in self.commit_t.values() if t0 <= t <= t1)
@@ -87,6 +88,7 @@ class LoadRunner:
         self._stubs = [api_pb2_grpc.ApiStub(ch) for ch in self._channels]
         self.result = LoadResult()
         self._all_committed = asyncio.Event()
+        self._progress = asyncio.Event()
         self._watch_stub = 0
 
     async def close(self) -> None:
@@ -106,6 +108,8 @@ class LoadRunner:
                     for tx_id in ev.tx_ids:
                         if tx_id in r.submit_t and tx_id not in r.commit_t:
                             r.commit_t[tx_id] = now
+                            r.committed_count += 1
+                    self._progress.set()
                     next_height = ev.height + 1
                     if r.acked and r.committed >= r.acked and self._sending_done:
                         self._all_committed.set()
@@ -144,7 +148,8 @@ class LoadRunner:
         batch_size: int,
         concurrency: int,
         drain_timeout_s: float,
-        progress: callable | None = None,  # type: ignore[valid-type]
+        progress: Callable[[LoadResult], None] | None = None,
+        window: int = 8000,
     ) -> LoadResult:
         r = self.result
         status = await self._stubs[0].Status(api_pb2.StatusRequest(), timeout=5)
@@ -167,9 +172,10 @@ class LoadRunner:
                 delay = due - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            else:  # closed loop: at most `concurrency` batches outstanding
-                await sem.acquire()
-                sem.release()
+            else:  # closed loop: at most `window` txs submitted and not yet seen committed
+                while len(r.submit_t) - r.committed_count >= window:
+                    self._progress.clear()
+                    await self._progress.wait()
             task = asyncio.create_task(send(i, batch))
             pending.add(task)
             task.add_done_callback(pending.discard)
@@ -178,10 +184,8 @@ class LoadRunner:
         await asyncio.gather(*pending)
         self._sending_done = True
         if r.committed < r.acked:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._all_committed.wait(), drain_timeout_s)
-            except TimeoutError:
-                pass
         r.finished = time.monotonic()
         watcher.cancel()
         return r

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import procstats
-from .bound import measure_bound
 from .cluster import BenchCluster, wait_committed
 from .load import LoadResult, LoadRunner, percentile, presign
 
@@ -24,6 +23,7 @@ class RunSpec:
     concurrency: int
     fault: str | None = None  # "kill-primary"
     fault_at_s: float = 3.0
+    window: int = 6000  # closed loop: outstanding uncommitted txs
 
 
 @dataclass
@@ -95,6 +95,7 @@ def run_load(bc: BenchCluster, spec: RunSpec, show_progress: bool = True) -> dic
                 spec.concurrency,
                 drain_timeout_s=60,
                 progress=(lambda r: _progress_bar(r, count)) if show_progress else None,
+                window=spec.window,
             )
         finally:
             if killer is not None:

@@ -19,7 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--max", action="store_true", help="closed loop at maximum (default when no --rate)")
     p.add_argument("--duration", type=float, default=10.0, help="seconds of load per run (default 10)")
     p.add_argument("--batch", type=int, default=0, help="txs per Submit call (default: rate/100, 500 at max)")
-    p.add_argument("--concurrency", type=int, default=8, help="Submit calls in flight (closed loop)")
+    p.add_argument("--concurrency", type=int, default=8, help="Submit calls in flight")
+    p.add_argument("--window", type=int, default=6000, help="closed loop: txs submitted and not yet committed")
     p.add_argument("--fault", choices=["kill-primary"], help="kill the primary during a max-rate run")
     p.add_argument("--sweep", metavar="PNG", type=Path, help="step the offered rate and plot latency vs throughput")
     p.add_argument("--sweep-rates", default="250,500,1000,1500,2000,2500,3000,4000")
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
                 raise CliError("--rate must be positive", 2)
             specs.append(RunSpec(rate, args.duration, args.batch or max(1, int(rate / 100)), 64))
         if args.max or not args.rate or args.fault:
-            specs.append(RunSpec(None, args.duration, args.batch or 500, args.concurrency, fault=args.fault))
+            specs.append(RunSpec(None, args.duration, args.batch or 250, args.concurrency, fault=args.fault, window=args.window))
         runs: list[dict[str, Any]] = []
         for spec in specs:
             say(f"load: {'max (closed loop)' if spec.rate is None else f'{spec.rate:.0f} tx/s open loop'} for {spec.duration_s:.0f} s"

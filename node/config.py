@@ -36,7 +36,9 @@ TUNING_DEFAULTS: dict[str, int] = {
     "tick_ms": 50,
     "max_batch_txs": 2000,
     "batch_delay_ms": 5,
-    "mempool_capacity": 100_000,
+    # Back-pressure: past a few seconds of backlog a client gets RESOURCE_EXHAUSTED (retry later)
+    # instead of a queue whose latency grows without bound.
+    "mempool_capacity": 20_000,
     "max_request_bytes": 4 * 1024 * 1024,
     "max_txs_per_request": 10_000,
     "block_time_skew_ms": 10_000,

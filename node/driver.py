@@ -65,6 +65,7 @@ FRAME_QUEUE_LIMIT = 2_000
 VIEW_CHANGES = "view_changes"
 PROPOSALS = "proposals"
 CATCHUP_BLOCKS = "catchup_blocks"
+TICKS_COALESCED = "ticks_coalesced"  # ticks that arrived while a round was busy (see run())
 RESEND_TICKS = 10  # a backup re-sends txs pending this many ticks to the primary
 RESEND_MAX = 5_000
 
@@ -169,12 +170,19 @@ class Driver:
             self._has_items.clear()
             self._space.set()
             ready = EMPTY
-            for item in batch:
-                ready = ready.merge(self._handle(item))
+            ticked = False
             for item in batch:
                 if item[0] == "tick":
-                    await self._maybe_catch_up()
-                    break
+                    # One logical tick per round: if this loop was busy for several tick periods,
+                    # feeding every queued tick would run the request timer out on our own
+                    # slowness, before this round's commits could reset it.
+                    if ticked:
+                        self._metrics.incr(TICKS_COALESCED)
+                        continue
+                    ticked = True
+                ready = ready.merge(self._handle(item))
+            if ticked:
+                await self._maybe_catch_up()
             await self._process(ready)  # events (a view change) are handled before proposing
             await self._process(self._maybe_propose())
             await asyncio.sleep(0)  # let network tasks run between rounds
@@ -199,11 +207,11 @@ class Driver:
     def _resend_pending(self) -> None:
         """Backups re-send txs pending for a while to the primary (it may have missed them)."""
         r = self.replica
-        age = self._mempool.oldest_pending_age_ticks()
-        if r.is_primary or r.in_view_change or age is None or age < RESEND_TICKS:
+        if r.is_primary or r.in_view_change:
             return
-        envelopes = [e for e in map(self._mempool.get, self._mempool.pending_ids()[:RESEND_MAX]) if e is not None]
-        self._transport.send_txs([pbconv.envelope_to_pb(e) for e in envelopes], to=r.primary)
+        envelopes = self._mempool.stale_for_resend(RESEND_TICKS, r.view, RESEND_MAX)
+        if envelopes:
+            self._transport.send_txs([pbconv.envelope_to_pb(e) for e in envelopes], to=r.primary)
 
     def _on_frame(self, sender: int, frame: peer_pb2.PeerFrame) -> Ready:
         ready = EMPTY

@@ -46,10 +46,11 @@ class Ack:
     code: AckCode
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # mutable: resent_view is updated in place
 class _Entry:
     envelope: TxEnvelope
     tick: int  # mempool tick at admission
+    resent_view: int = -1  # the last view in which this tx was re-sent to that view's primary
 
 
 IsCommitted = Callable[[bytes], bool]
@@ -113,6 +114,19 @@ class Mempool:
             ticks.append(entry.tick)
             break
         return self._tick - min(ticks) if ticks else None
+
+    def stale_for_resend(self, min_age_ticks: int, view: int, limit: int) -> list[TxEnvelope]:
+        """Pending txs older than `min_age_ticks` not yet re-sent in `view` (oldest first), marked
+        as re-sent. Each tx goes to a given view's primary at most once: under a backlog, re-sending
+        everything every round would multiply the primary's load exactly when it can least take it."""
+        out: list[TxEnvelope] = []
+        for entry in self._pending.values():  # admission-tick order: stop at the first young one
+            if self._tick - entry.tick < min_age_ticks or len(out) >= limit:
+                break
+            if entry.resent_view != view:
+                entry.resent_view = view
+                out.append(entry.envelope)
+        return out
 
     def pending_ids(self) -> list[bytes]:
         return list(self._pending)

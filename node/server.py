@@ -79,7 +79,8 @@ async def run_node(cfg: NodeConfig, stop: asyncio.Event | None = None) -> None:
         raise NodeStartError(f"data directory {cfg.data_dir}: {exc}") from None
     try:
         app = default_application()
-        cache = VerifiedTxCache(metrics=metrics)
+        # Entries leave at commit; the bound covers a full mempool plus a proposal pipeline.
+        cache = VerifiedTxCache(capacity=2 * cfg.mempool_capacity + 4 * cfg.max_batch_txs, metrics=metrics)
         executor = BlockExecutor(store, app, genesis, me, key, metrics, verified=cache)
         try:
             executor.ensure_genesis()

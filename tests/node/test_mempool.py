@@ -184,3 +184,21 @@ class MempoolMachine(RuleBasedStateMachine):
 
 MempoolMachine.TestCase.settings = hsettings(max_examples=budget(60), stateful_step_count=30)
 test_mempool_model = MempoolMachine.TestCase
+
+
+def test_a_stale_tx_is_resent_to_a_primary_once_per_view() -> None:
+    from baaskit.node.mempool import Mempool
+    from baaskit.node.verified import VerifiedTxCache
+
+    from .chain import make_chain
+
+    chain = make_chain()
+    pool = Mempool(100, VerifiedTxCache(), frozenset(bytes(k.verify_key) for k in chain.clients), chain.genesis.chain_id)
+    old, young = chain.tx("a", "1"), chain.tx("b", "2")
+    pool.admit([old], lambda _: False)
+    for _ in range(10):
+        pool.tick()
+    pool.admit([young], lambda _: False)
+    assert pool.stale_for_resend(10, view=0, limit=100) == [old]  # the young one is not stale
+    assert pool.stale_for_resend(10, view=0, limit=100) == []  # not again in the same view
+    assert pool.stale_for_resend(10, view=1, limit=100) == [old]  # a new primary may lack it
