@@ -63,13 +63,13 @@ def retransmissions(
 ) -> Iterator[bytes | Decision]:
     """What to send to a peer whose Status is ``s`` (already-signed bytes, possibly signed by
     others, or a Decision to wrap in a CommitCertificate): the new-view of our view if it is
-    behind in views; the proof of our stable checkpoint if its log is behind it; proofs of the
+    behind in views; the proof of our stable checkpoint if its own is older; proofs of the
     batches we committed and it did not (whatever its view); and, if it is in our view, the
     pre-prepares and our own votes for the seqs neither of us has committed."""
     active = not in_view_change
     if active and new_view is not None and (s.view < view or (s.view == view and s.in_view_change)):
         yield new_view
-    if s.stable_seq < stable.seq and s.last_committed < stable.seq:
+    if s.stable_seq < stable.seq:
         for cp in stable.proof:
             yield encode_message(cp)
     for seq in sorted(decisions):

@@ -6,6 +6,8 @@ hypothesis can be pasted into tests/consensus/regressions.py and replayed foreve
 
 from __future__ import annotations
 
+import dataclasses
+import random
 import time
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -102,6 +104,43 @@ def scenarios(
         request_timeout=draw(st.sampled_from([3, 6])),
         steps=tuple(steps),
     )
+
+
+def random_scenario(
+    rng: random.Random, n: int = 4, min_byzantine: int = 1, max_steps: int = 60
+) -> Scenario:
+    """A schedule from a seeded PRNG: uniform over OPS (hypothesis' own byte draws favour
+    zeros, i.e. plain deliveries), with random byzantine behaviours."""
+    f = (n - 1) // 3
+    count = rng.randint(min(min_byzantine, f), f)
+    fields = [fd.name for fd in dataclasses.fields(Behaviour)]
+    byz = {
+        r: Behaviour(**{name: rng.random() < 0.4 for name in fields})
+        for r in sorted(rng.sample(range(n), count))
+    }
+    k = rng.choice([2, 4])
+    steps = tuple(
+        (rng.choice(OPS), rng.randrange(256), rng.randrange(256))
+        for _ in range(rng.randint(1, max_steps))
+    )
+    return Scenario(
+        n=n,
+        byzantine=byz,
+        checkpoint_interval=k,
+        watermark_window=k * rng.choice([1, 2]),
+        view_change_timeout=rng.choice([3, 5]),
+        request_timeout=rng.choice([3, 6]),
+        steps=steps,
+    )
+
+
+@st.composite
+def seeded_scenarios(
+    draw: st.DrawFn, n: int = 4, min_byzantine: int = 1, max_steps: int = 60
+) -> Scenario:
+    """Hypothesis picks the seed (derandomized in CI); the printed Scenario replays exactly."""
+    seed = draw(st.integers(0, 2**64 - 1))
+    return random_scenario(random.Random(seed), n, min_byzantine, max_steps)
 
 
 # ------------------------------------------------------------------------------------ runner
