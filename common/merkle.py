@@ -50,45 +50,40 @@ def root(leaves: Sequence[bytes]) -> bytes:
 class MerkleTree:
     """A tree built once over leaf hashes; answers inclusion proofs for every leaf in O(log n).
 
-    Built level by level so that proving all n leaves of a big batch (client-side aggregation of
-    many documents) costs O(n log n) hashing in total, not O(n^2).
+    Built bottom-up, level by level: pair neighbours, and carry an unpaired last node up
+    unchanged. That is the same tree as RFC 6962's recursive split at the largest power of two
+    (checked against a literal MTH/PATH in tests/common/test_merkle.py), but it costs n-1 hashes
+    and flat lists, so proving all n leaves of a big aggregation batch is O(n log n) list reads.
     """
 
     def __init__(self, leaf_hashes: Sequence[bytes]) -> None:
         self._n = len(leaf_hashes)
-        self._leaves = list(leaf_hashes)
-        self._cache: dict[tuple[int, int], bytes] = {}
-        self.root = self._subtree(0, self._n) if self._n else EMPTY_ROOT
+        levels: list[list[bytes]] = [list(leaf_hashes)]
+        h, prefix = hashlib.sha256, NODE_PREFIX
+        while len(levels[-1]) > 1:
+            below = levels[-1]
+            pairs = len(below) // 2
+            above = [h(prefix + below[2 * i] + below[2 * i + 1]).digest() for i in range(pairs)]
+            if len(below) % 2:
+                above.append(below[-1])  # unpaired: promoted as is
+            levels.append(above)
+        self._below_root = [(level, len(level)) for level in levels[:-1]]
+        self.root = levels[-1][0] if self._n else EMPTY_ROOT
 
     def __len__(self) -> int:
         return self._n
-
-    def _subtree(self, lo: int, hi: int) -> bytes:
-        if hi - lo == 1:
-            return self._leaves[lo]
-        cached = self._cache.get((lo, hi))
-        if cached is not None:
-            return cached
-        k = _split(hi - lo)
-        value = node_hash(self._subtree(lo, lo + k), self._subtree(lo + k, hi))
-        self._cache[(lo, hi)] = value
-        return value
 
     def proof(self, index: int) -> list[bytes]:
         """Audit path for leaf `index`, from the leaf's sibling up to the root's children."""
         if not 0 <= index < self._n:
             raise IndexError(f"leaf {index} out of range for a tree of {self._n}")
         path: list[bytes] = []
-        lo, hi = 0, self._n
-        while hi - lo > 1:
-            k = _split(hi - lo)
-            if index < lo + k:
-                path.append(self._subtree(lo + k, hi))
-                hi = lo + k
-            else:
-                path.append(self._subtree(lo, lo + k))
-                lo = lo + k
-        path.reverse()
+        append = path.append
+        for level, size in self._below_root:
+            sibling = index ^ 1
+            if sibling < size:  # no sibling: this node was promoted, adds nothing to the path
+                append(level[sibling])
+            index >>= 1
         return path
 
 
