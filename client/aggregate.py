@@ -7,6 +7,8 @@ each document's receipt carries its audit path to that root (docs/receipt.md §3
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -45,3 +47,28 @@ def batch_receipts(proof: TxProof, batch: Batch) -> list[Receipt]:
         replace(template, document_digest=digest, aggregation=batch.aggregation(i))
         for i, digest in enumerate(batch.digests)
     ]
+
+
+def encode_batch_receipts(proof: TxProof, batch: Batch) -> list[bytes]:
+    """The file bytes of every receipt of `batch`, equal to `Receipt.encode()` of each one.
+
+    All receipts of a batch share everything but the "document" member, so the shared part is
+    encoded once and each document's member (digest and aggregation path, all hex and integers:
+    nothing to escape) is spliced in. A random marker locates the member; it must occur once.
+    """
+    marker = uuid.uuid4().hex
+    shared = build_receipt(proof).to_json()
+    shared["document"] = marker
+    text = json.dumps(shared, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+    quoted = f'"{marker}"'
+    if text.count(quoted) != 1:
+        raise ValueError("receipt template marker is not unique")
+    head, tail = (part.encode() for part in text.split(quoted))
+    size = len(batch.digests)
+    out = []
+    for i, digest in enumerate(batch.digests):
+        path = ",".join(f'"{p.hex()}"' for p in batch.tree.proof(i))
+        # keys in canonical (sorted) order: aggregation{index, path, size}, digest
+        document = f'{{"aggregation":{{"index":{i},"path":[{path}],"size":{size}}},"digest":"{digest.hex()}"}}'
+        out.append(head + document.encode() + tail)
+    return out

@@ -240,3 +240,20 @@ def test_ten_thousand_aggregated_documents_give_ten_thousand_valid_receipts(box:
     assert len({r.aggregation.index for r in receipts if r.aggregation}) == 10_000
     for doc, r in zip(docs, receipts, strict=True):
         verify_receipt(r, doc, box.genesis)
+
+
+def test_batch_encoding_is_byte_identical_to_encoding_each_receipt() -> None:
+    import hashlib
+
+    from baaskit.client.aggregate import aggregate, batch_receipts, encode_batch_receipts
+    from baaskit.client.builders import register_args, register_tx
+    from baaskit.client.sandbox import Sandbox
+
+    box = Sandbox.create(chain_id="batch-encode")
+    key = next(iter(box.client_keys.values()))
+    for n in (1, 2, 3, 7, 64):
+        batch = aggregate([hashlib.sha256(f"doc {n} {i}".encode()).digest() for i in range(n)])
+        env = register_tx(key, box.genesis.chain_id, register_args(batch.root, "merkle_root"))
+        box.commit([env])
+        proof = box.proof(env.tx_id)
+        assert encode_batch_receipts(proof, batch) == [r.encode() for r in batch_receipts(proof, batch)]
