@@ -8,6 +8,7 @@ from pathlib import Path
 
 import grpc
 import nacl.signing
+
 from baaskit.node import cluster, procs
 from baaskit.node.consortium import generate_consortium
 from baaskit.node.keyfiles import load_signing_key

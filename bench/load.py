@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import grpc
 import nacl.signing
+
 from baaskit.tx import TxEnvelope, make_tx
 from baaskit.wire.v1 import api_pb2, api_pb2_grpc, types_pb2
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import nacl.signing
+
 from baaskit.contracts.builtin import default_application
 from baaskit.genesis import Enrollment, Genesis, Member
 from baaskit.node.executor import BlockExecutor

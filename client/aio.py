@@ -18,6 +18,7 @@ from typing import Any
 import grpc
 import grpc.aio
 import nacl.signing
+
 from baaskit import canonical
 from baaskit.genesis import Genesis
 from baaskit.tx import TxEnvelope, make_tx

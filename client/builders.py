@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import nacl.signing
+
 from baaskit.tx import TxEnvelope, make_tx
 
 NOTARY = "notary"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import grpc
 import nacl.signing
+
 from baaskit.genesis import Genesis, GenesisError, load_genesis
 from baaskit.node.keyfiles import KeyFileError, load_signing_key
 

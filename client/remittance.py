@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 import nacl.signing
+
 from baaskit import canonical
 from baaskit.contracts.remittance_fx import convert, corridor_fee
 from baaskit.contracts.remittance_model import NAME, TERMINAL

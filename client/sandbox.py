@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import nacl.signing
+
 from baaskit import canonical, merkle
 from baaskit.block import GENESIS_PREV_HASH, BlockHeader, sign_header
 from baaskit.contracts import Application, BlockContext, MemoryStore

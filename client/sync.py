@@ -19,6 +19,7 @@ from typing import Any
 
 import grpc
 import nacl.signing
+
 from baaskit import canonical
 from baaskit.genesis import Genesis
 from baaskit.tx import TxEnvelope, make_tx

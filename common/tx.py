@@ -19,6 +19,7 @@ from typing import Any
 
 import nacl.exceptions
 import nacl.signing
+
 from baaskit import canonical
 
 PAYLOAD_VERSION = 1

@@ -15,9 +15,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 import grpc
+from google.protobuf.message import DecodeError
+
 from baaskit import canonical
 from baaskit.wire.v1 import api_pb2, api_pb2_grpc, types_pb2
-from google.protobuf.message import DecodeError
 
 from .grpc_errors import ApiError
 

@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 
 import grpc
+
 from baaskit.wire.v1 import peer_pb2, peer_pb2_grpc, types_pb2
 
 from . import pbconv

@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from google.protobuf.message import DecodeError
+
 from baaskit.block import check_certificate, verify_header_signature
 from baaskit.genesis import Genesis
 from baaskit.wire.v1 import types_pb2
-from google.protobuf.message import DecodeError
 
 from .metrics import CERTIFICATES, DIVERGENT_HEADERS, EVIDENCE, Metrics
 

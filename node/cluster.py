@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+
 from baaskit.tx import make_tx
 from baaskit.wire.v1 import api_pb2, api_pb2_grpc
 

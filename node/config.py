@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import nacl.signing
+
 from baaskit.genesis import Genesis, GenesisError, load_genesis
 
 from .keyfiles import KeyFileError, load_signing_key

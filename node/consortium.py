@@ -23,6 +23,7 @@ from typing import Any
 
 import nacl.signing
 import tomli_w
+
 from baaskit.genesis import Enrollment, Genesis, Member, parse_genesis
 
 from .config import TUNING_DEFAULTS, load_config

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import nacl.signing
+
 from baaskit import merkle
 from baaskit.block import BlockHeader, CertificateError, HeaderError, header_hash, sign_header
 from baaskit.contracts.app import BlockContext

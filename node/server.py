@@ -15,12 +15,13 @@ import signal
 from pathlib import Path
 
 import grpc
-from baaskit.consensus import ClusterConfig, Ed25519Signer, Ed25519Verifier, Replica, decode_record
-from baaskit.contracts.builtin import default_application
-from baaskit.wire.v1 import api_pb2, peer_pb2, peer_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
+
+from baaskit.consensus import ClusterConfig, Ed25519Signer, Ed25519Verifier, Replica, decode_record
+from baaskit.contracts.builtin import default_application
+from baaskit.wire.v1 import api_pb2, peer_pb2, peer_pb2_grpc
 
 from .api import ApiService, SubscriptionHub, add_api_service
 from .catchup import BlockServer, CatchUp

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import grpc
+
 from baaskit import canonical
 from baaskit.contracts import ContractError
 from baaskit.contracts.router import Application

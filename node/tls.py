@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import grpc
-from baaskit.genesis import Genesis
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+
+from baaskit.genesis import Genesis
 
 
 def _der(pem: str | bytes) -> bytes | None:

@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import grpc
+
 from baaskit.genesis import Genesis
 from baaskit.wire.v1 import peer_pb2, peer_pb2_grpc, types_pb2
 

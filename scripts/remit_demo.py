@@ -25,7 +25,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from baaskit.client import Client
 from baaskit.client import remittance as sdk
 from baaskit.tx import TxEnvelope
-
 from tests.e2e_remit.world import (
     APPROVER_INSTITUTIONS,
     CORRIDOR,

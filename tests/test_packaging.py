@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -52,12 +53,18 @@ def test_layering_check_catches_a_planted_import(tmp_path: Path) -> None:
 
 @pytest.mark.timeout(300)
 def test_wheel_installs_only_the_baaskit_namespace(tmp_path: Path) -> None:
+    # Build from a copy: setuptools writes build/ and *.egg-info next to the sources.
+    source = tmp_path / "src"
+    shutil.copytree(
+        ROOT, source, ignore=shutil.ignore_patterns(".venv", ".git", "build", "*.egg-info", ".baaskit", "__pycache__", ".hypothesis")
+    )
+    out = tmp_path / "wheel"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(source)],
         check=True,
         capture_output=True,
     )
-    (wheel,) = tmp_path.glob("baaskit-*.whl")
+    (wheel,) = out.glob("baaskit-*.whl")
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
     top_level = sorted({n.split("/")[0] for n in names})

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import plyvel
+
 from baaskit.node.metrics import Metrics
 
 from .interface import StoreError, StoreLockedError

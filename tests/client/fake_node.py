@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import grpc
 import grpc.aio
+
 from baaskit import canonical
 from baaskit.client.sandbox import Sandbox
 from baaskit.contracts import ContractError

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from baaskit.cli.main import main
 from baaskit.client.sandbox import Sandbox
 from baaskit.node.keyfiles import save_signing_key

@@ -13,6 +13,7 @@ from pathlib import Path
 import grpc
 import nacl.signing
 import pytest
+
 from baaskit.client import AsyncClient, Client, Rejected, Settings, Unavailable, verify_receipt
 from baaskit.client.sandbox import Sandbox
 

@@ -12,6 +12,7 @@ from typing import Any
 import nacl.exceptions
 import nacl.signing
 import pytest
+
 from baaskit import canonical
 from baaskit.client import ReceiptError, verify_receipt
 from baaskit.client.sandbox import Sandbox

@@ -11,6 +11,7 @@ from typing import Any
 
 import nacl.signing
 import pytest
+
 from baaskit import canonical
 from baaskit.block import BlockHeader, sign_header
 from baaskit.client.receipt import FORMAT, ReceiptError, load_receipt, parse_receipt

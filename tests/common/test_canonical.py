@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 import pytest
-from baaskit import canonical
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from baaskit import canonical
 from tests.budget import budget
 
 scalars = st.none() | st.booleans() | st.integers() | st.text()

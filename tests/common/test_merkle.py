@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from baaskit import merkle
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from baaskit import merkle
 from tests.budget import budget
 
 leaves = st.lists(st.binary(max_size=8), max_size=70)

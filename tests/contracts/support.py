@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import nacl.signing
+
 from baaskit import canonical
 from baaskit.contracts import Application, BlockContext, BlockOutcome, MemoryStore
 from baaskit.contracts.builtin import default_application

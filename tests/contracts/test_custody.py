@@ -6,6 +6,7 @@ import hashlib
 from typing import Any
 
 import pytest
+
 from baaskit.contracts import BAD_REQUEST, CONFLICT, NOT_FOUND, OK, UNAUTHORIZED, ContractError
 
 from .support import Chain, key, tx

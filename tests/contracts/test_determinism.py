@@ -8,10 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from baaskit.contracts import OK, MemoryStore
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from baaskit.contracts import OK, MemoryStore
 from tests.budget import budget
 
 from .support import Chain

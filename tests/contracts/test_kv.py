@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from baaskit.contracts import BAD_REQUEST, NOT_FOUND, OK, Application, ContractError, MemoryStore
 from baaskit.contracts.kv import KvContract
 

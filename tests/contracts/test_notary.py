@@ -6,6 +6,7 @@ import hashlib
 from typing import Any
 
 import pytest
+
 from baaskit import canonical
 from baaskit.contracts import BAD_REQUEST, OK, Application, ContractError, MemoryStore
 from baaskit.contracts.notary import NotaryContract

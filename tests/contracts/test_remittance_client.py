@@ -10,15 +10,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from baaskit import canonical
 from baaskit.cli.main import main as cli_main
 from baaskit.client import remittance as sdk
 from baaskit.contracts import BlockContext
 from baaskit.contracts.remittance_fx import convert, corridor_fee
 from baaskit.tx import TxEnvelope, decode_payload
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from tests.budget import budget
 
 from .support import CHAIN

@@ -24,6 +24,16 @@ from collections import Counter, defaultdict
 from typing import Any
 
 import pytest
+from hypothesis import Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
 from baaskit import canonical
 from baaskit.contracts import (
     BAD_REQUEST,
@@ -36,16 +46,6 @@ from baaskit.contracts import (
 )
 from baaskit.contracts.remittance_ledger import AVAILABLE, ESCROW
 from baaskit.contracts.remittance_model import RECALL_REASONS, REJECT_REASONS, TERMINAL, Transfer
-from hypothesis import Phase, settings
-from hypothesis import strategies as st
-from hypothesis.stateful import (
-    RuleBasedStateMachine,
-    invariant,
-    precondition,
-    rule,
-    run_state_machine_as_test,
-)
-
 from tests.budget import budget
 
 from .support import CHAIN

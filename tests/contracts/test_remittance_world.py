@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import nacl.signing
+
 from baaskit import canonical
 from baaskit.contracts import OK, Application, BlockContext, MemoryStore, TxResult
 from baaskit.contracts.remittance import RemittanceContract

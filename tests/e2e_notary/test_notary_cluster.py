@@ -12,9 +12,9 @@ import threading
 from pathlib import Path
 
 import pytest
+
 from baaskit.client import Client, Receipt, Settings, verify_receipt
 from baaskit.client.connection import resolve_settings
-
 from tests.integration.cluster import Cluster, running_cluster
 
 pytestmark = pytest.mark.integration

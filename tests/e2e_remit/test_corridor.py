@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from baaskit.client import Client, Settings
 from baaskit.client import remittance as sdk
-
 from tests.integration.cluster import Cluster, running_cluster
 
 from .world import (

@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import nacl.signing
+
 from baaskit.client import Client, Settings
 from baaskit.client import remittance as sdk
 from baaskit.client.connection import resolve_settings
 from baaskit.node.keyfiles import load_signing_key
 from baaskit.tx import TxEnvelope
-
 from tests.integration.cluster import Cluster
 
 TIMEOUT_S = 60.0

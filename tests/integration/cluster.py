@@ -26,6 +26,7 @@ from pathlib import Path
 
 import grpc
 import nacl.signing
+
 from baaskit.genesis import Genesis, load_genesis
 from baaskit.node import procs
 from baaskit.node.consortium import ConsortiumPaths, generate_consortium

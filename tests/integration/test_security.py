@@ -6,6 +6,7 @@ from __future__ import annotations
 import grpc
 import nacl.signing
 import pytest
+
 from baaskit.node.pki import create_ca, issue_tls_cert, load_ca
 from baaskit.tx import make_tx
 from baaskit.wire.v1 import api_pb2, peer_pb2, peer_pb2_grpc, types_pb2

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import nacl.signing
+
 from baaskit.contracts.kv import KvContract
 from baaskit.contracts.router import Application
 from baaskit.genesis import Enrollment, Genesis, Member, parse_genesis

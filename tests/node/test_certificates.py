@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+
 from baaskit.block import CertificateError, sign_header
 from baaskit.node import certificates as certificates_module
 from baaskit.node.certificates import (

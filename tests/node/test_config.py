@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from baaskit.node.config import TUNING_DEFAULTS, ConfigError, load_config
 from baaskit.node.consortium import ConsortiumPaths, generate_consortium
 

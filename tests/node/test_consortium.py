@@ -7,6 +7,8 @@ import stat
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+
 from baaskit.genesis import load_genesis
 from baaskit.node import pki
 from baaskit.node.config import load_config
@@ -23,7 +25,6 @@ from baaskit.node.keyfiles import (
     save_public_key,
     save_signing_key,
 )
-from cryptography import x509
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
+
 from baaskit import canonical, merkle
 from baaskit.block import BlockHeader, sign_header, verify_header_signature
 from baaskit.node.certificates import BlockCertificate, CertificateCollector

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from baaskit.node.mempool import Ack, AckCode, AdmissionError, Mempool
-from baaskit.node.metrics import Metrics
-from baaskit.node.verified import VerifiedTxCache
-from baaskit.tx import TxEnvelope, make_tx
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from baaskit.node.mempool import Ack, AckCode, AdmissionError, Mempool
+from baaskit.node.metrics import Metrics
+from baaskit.node.verified import VerifiedTxCache
+from baaskit.tx import TxEnvelope, make_tx
 from tests.budget import budget
 
 from .chain import CHAIN as CHAIN_ID

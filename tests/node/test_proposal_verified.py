@@ -5,14 +5,14 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from baaskit.node.metrics import Metrics
-from baaskit.node.proposal import Proposal, ProposalError, decode_proposal, encode_proposal
-from baaskit.node.verified import VerifiedTxCache
-from baaskit.tx import TxEnvelope
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from baaskit.node.metrics import Metrics
+from baaskit.node.proposal import Proposal, ProposalError, decode_proposal, encode_proposal
+from baaskit.node.verified import VerifiedTxCache
+from baaskit.tx import TxEnvelope
 from tests.budget import budget
 
 from .chain import make_chain

@@ -7,6 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
 from baaskit.block import GENESIS_PREV_HASH
 from baaskit.contracts.state import Overlay, StateView
 from baaskit.node.metrics import Metrics
@@ -20,10 +24,6 @@ from baaskit.node.storage import (
     StoreLockedError,
     keys,
 )
-from hypothesis import given
-from hypothesis import settings as hsettings
-from hypothesis import strategies as st
-
 from tests.budget import budget
 
 from .chain import Chain, make_chain

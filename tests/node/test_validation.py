@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from baaskit.node.mempool import Mempool
 from baaskit.node.storage import MemoryStore
 from baaskit.node.validation import ProposalValidator
