@@ -185,6 +185,7 @@ class Driver:
                 await self._maybe_catch_up()
             await self._process(ready)  # events (a view change) are handled before proposing
             await self._process(self._maybe_propose())
+            self._transport.flush()  # one frame per peer per round (records were persisted first)
             await asyncio.sleep(0)  # let network tasks run between rounds
 
     def _handle(self, item: tuple[Any, ...]) -> Ready:
