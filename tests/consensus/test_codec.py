@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from baaskit.consensus import (
     MalformedMessage,
     Message,
@@ -19,9 +22,6 @@ from baaskit.consensus.codec import (
     decode_signed,
     encode_body,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from tests.budget import budget
 from tests.harness.messages import messages, records
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from baaskit.consensus import Batch, ClusterConfig, Replica
 from baaskit.consensus.codec import KIND_PRE_PREPARE, KIND_PREPARE
-
 from tests.harness.app import make_batch
 from tests.harness.cluster import Cluster
 from tests.harness.keys import FakeSigner, FakeVerifier

@@ -7,9 +7,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from baaskit.consensus import PlantedBugs
 from hypothesis import Phase, given, settings
 
+from baaskit.consensus import PlantedBugs
 from tests.budget import budget
 from tests.harness.cluster import Violation
 from tests.harness.schedule import Scenario, Stats, run, scenarios

@@ -4,6 +4,7 @@ is evidence, never an exception; a restored replica never contradicts what it se
 from __future__ import annotations
 
 import pytest
+
 from baaskit.consensus import (
     Batch,
     ClusterConfig,
@@ -16,7 +17,6 @@ from baaskit.consensus import (
     decode_message,
 )
 from baaskit.consensus.signing import seal
-
 from tests.harness.keys import FakeSigner, FakeVerifier
 
 CFG = ClusterConfig(4, "api", checkpoint_interval=2, watermark_window=4)

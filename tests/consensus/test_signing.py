@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import nacl.signing
+
 from baaskit.consensus import (
     Batch,
     ClusterConfig,
@@ -15,7 +16,6 @@ from baaskit.consensus import (
 )
 from baaskit.consensus.codec import encode_body
 from baaskit.consensus.signing import seal
-
 from tests.harness.keys import FakeSigner, FakeVerifier
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hypothesis import strategies as st
+
 from baaskit.consensus import (
     Checkpoint,
     Commit,
@@ -15,7 +17,6 @@ from baaskit.consensus import (
     ViewChange,
 )
 from baaskit.consensus.types import CommitCertificate
-from hypothesis import strategies as st
 
 u64 = st.integers(0, (1 << 64) - 1)
 small = st.integers(0, 1000)

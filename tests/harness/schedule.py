@@ -12,8 +12,9 @@ import time
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from baaskit.consensus import ClusterConfig, PlantedBugs
 from hypothesis import strategies as st
+
+from baaskit.consensus import ClusterConfig, PlantedBugs
 
 from .byzantine import Behaviour
 from .cluster import Cluster, Envelope
