@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--duration", type=float, default=10.0, help="seconds of load per run (default 10)")
     p.add_argument("--batch", type=int, default=0, help="txs per Submit call (default: rate/100, 500 at max)")
     p.add_argument("--concurrency", type=int, default=8, help="Submit calls in flight")
-    p.add_argument("--window", type=int, default=6000, help="closed loop: txs submitted and not yet committed")
+    p.add_argument("--window", type=int, default=4000, help="closed loop: txs submitted and not yet committed")
     p.add_argument("--fault", choices=["kill-primary"], help="kill the primary during a max-rate run")
     p.add_argument("--sweep", metavar="PNG", type=Path, help="step the offered rate and plot latency vs throughput")
     p.add_argument("--sweep-rates", default="250,500,1000,1500,2000,2500,3000,4000")

@@ -72,7 +72,7 @@ RESEND_MAX = 5_000
 
 @dataclass(frozen=True)
 class DriverParams:
-    max_batch_txs: int = 2000
+    max_batch_txs: int = 500
     batch_delay_ms: int = 5
     max_inflight: int = 4
     block_time_skew_ms: int = 10_000

@@ -187,7 +187,12 @@ async def _serve(
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(catch_up(0), STARTUP_CATCHUP_S)
         records = [decode_record(r) for r in store.load_consensus_records()]
-        config = ClusterConfig(n=genesis.n, chain_id=genesis.chain_id)
+        config = ClusterConfig(
+            n=genesis.n,
+            chain_id=genesis.chain_id,
+            request_timeout_ticks=cfg.request_timeout_ticks,
+            view_change_timeout_ticks=cfg.view_change_timeout_ticks,
+        )
         signer = Ed25519Signer(key)  # type: ignore[arg-type]
         verifier = Ed25519Verifier(genesis.member_keys())
         replica = Replica.restore(config, me, signer, verifier, records, store.last_height(), store.state_digest())

@@ -160,7 +160,7 @@ def test_explicit_ports_names_and_tuning(tmp_path: Path) -> None:
     g = load_genesis(paths.genesis)
     assert (g.chain_id, g.n, g.f, g.clients, g.admins) == ("other", 5, 1, (), ())
     cfg = load_config(paths.nodes[4].config)
-    assert (cfg.api_port, cfg.peer_port, cfg.tick_ms, cfg.max_batch_txs) == (9108, 9109, 20, 2000)
+    assert (cfg.api_port, cfg.peer_port, cfg.tick_ms, cfg.max_batch_txs) == (9108, 9109, 20, 500)
 
 
 def test_key_files(tmp_path: Path) -> None:
