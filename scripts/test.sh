@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README test command: creates .venv if missing, installs baaskit with its dev extras, runs the
-# linters and the test suite (unit, property tests at the CI budget, integration on loopback).
+# linters (ruff, mypy) and the test suite (unit, property tests at the CI budget, integration on loopback).
 # Slow suites (marker `slow`) are excluded here; scripts/soak.sh and scripts/slow.sh run them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,5 +15,7 @@ echo "== proto: generated code matches the .proto files"
 bash scripts/gen_proto.sh --check
 echo "== ruff"
 .venv/bin/ruff check .
+echo "== mypy"
+.venv/bin/mypy common consensus contracts node client cli bench
 echo "== pytest (HYPOTHESIS_PROFILE=$HYPOTHESIS_PROFILE)"
 exec .venv/bin/python -m pytest -m "not slow" -p no:cacheprovider "$@"
