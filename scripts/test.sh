@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README test command: creates .venv if missing, installs baaskit with its dev extras, runs the
 # linters (ruff, mypy) and the test suite (unit, property tests at the CI budget, integration on loopback).
-# Slow suites (marker `slow`) are excluded here; scripts/soak.sh and scripts/slow.sh run them.
+# Tests marked `slow` are excluded here (run them with: .venv/bin/pytest -m slow); scripts/soak.sh
+# runs the consensus property search at a large budget with a random seed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
