@@ -41,7 +41,7 @@ def format_report(bound: dict[str, Any], runs: list[dict[str, Any]], extras: dic
             f = r["fault"]
             lines.append("")
             lines.append(
-                f"kill-primary: member {f['killed_member']} killed; first commit after the kill "
+                f"kill-primary: member {f['killed_member']} killed at {f['killed_at_wall']}; first commit after the kill "
                 f"{_s(f['first_commit_after_kill_s'])}, first commit in a new view {_s(f['first_new_view_commit_after_kill_s'])}; "
                 f"acknowledged transactions lost: {f['acknowledged_lost']}"
             )

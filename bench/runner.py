@@ -72,6 +72,7 @@ async def _kill_primary_later(bc: BenchCluster, at_s: float, out: dict[str, Any]
     out["killed_member"] = primary
     out["killed_view"] = view
     out["killed_at"] = time.monotonic()
+    out["killed_at_wall"] = time.strftime("%H:%M:%S", time.localtime()) + f".{int(time.time() * 1000) % 1000:03d}"
     os.kill(pid, signal.SIGKILL)
 
 
@@ -159,5 +160,6 @@ def summarize(
             "first_commit_after_kill_s": (min(resumed) - killed_at) if resumed else None,
             "first_new_view_commit_after_kill_s": (min(new_view_blocks) - killed_at) if new_view_blocks else None,
             "acknowledged_lost": lost,
+            "killed_at_wall": fault["killed_at_wall"],
         }
     return report

@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--batch", type=int, default=0, help="txs per Submit call (default: rate/100, 500 at max)")
     p.add_argument("--concurrency", type=int, default=8, help="Submit calls in flight")
     p.add_argument("--window", type=int, default=4000, help="closed loop: txs submitted and not yet committed")
-    p.add_argument("--fault", choices=["kill-primary"], help="kill the primary during a max-rate run")
+    p.add_argument("--fault", choices=["kill-primary"], help="kill the primary during the load (the --rate runs, or the --max run when given)")
     p.add_argument("--sweep", metavar="PNG", type=Path, help="step the offered rate and plot latency vs throughput")
     p.add_argument("--sweep-rates", default="250,500,1000,1500,2000,2500,3000,4000")
     p.add_argument("--clients-per-member", type=int, default=8)
@@ -59,12 +59,14 @@ def run(args: argparse.Namespace) -> int:
         b = measure_bound(nodes=len(bc.endpoints))
         bound = {"verifications_per_s": b.verifications_per_s, "cores": b.cores, "nodes": b.nodes, "tx_per_s": b.tx_per_s}
         specs: list[RunSpec] = []
-        rates = args.rate or ([] if args.max or args.fault else [1000.0])
+        rates = args.rate or ([] if args.max else [1000.0])
         for rate in rates:
             if rate <= 0:
                 raise CliError("--rate must be positive", 2)
-            specs.append(RunSpec(rate, args.duration, args.batch or max(1, int(rate / 100)), 64))
-        if args.max or not args.rate or args.fault:
+            specs.append(
+                RunSpec(rate, args.duration, args.batch or max(1, int(rate / 100)), 64, fault=args.fault if not args.max else None)
+            )
+        if args.max or not args.rate:
             specs.append(RunSpec(None, args.duration, args.batch or 250, args.concurrency, fault=args.fault, window=args.window))
         runs: list[dict[str, Any]] = []
         for spec in specs:

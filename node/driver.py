@@ -66,6 +66,7 @@ VIEW_CHANGES = "view_changes"
 PROPOSALS = "proposals"
 CATCHUP_BLOCKS = "catchup_blocks"
 TICKS_COALESCED = "ticks_coalesced"  # ticks that arrived while a round was busy (see run())
+MAX_TICKS_PER_ROUND = 3
 RESEND_TICKS = 10  # a backup re-sends txs pending this many ticks to the primary
 RESEND_MAX = 5_000
 
@@ -170,18 +171,19 @@ class Driver:
             self._has_items.clear()
             self._space.set()
             ready = EMPTY
-            ticked = False
+            ticks = 0
             for item in batch:
                 if item[0] == "tick":
-                    # One logical tick per round: if this loop was busy for several tick periods,
-                    # feeding every queued tick would run the request timer out on our own
-                    # slowness, before this round's commits could reset it.
-                    if ticked:
+                    # At most MAX_TICKS_PER_ROUND logical ticks per round: the timers follow real
+                    # time while rounds are short, but one long round (this node busy executing)
+                    # cannot run the request timer out on our own slowness before the commits
+                    # queued behind it reset it.
+                    if ticks >= MAX_TICKS_PER_ROUND:
                         self._metrics.incr(TICKS_COALESCED)
                         continue
-                    ticked = True
+                    ticks += 1
                 ready = ready.merge(self._handle(item))
-            if ticked:
+            if ticks:
                 await self._maybe_catch_up()
             await self._process(ready)  # events (a view change) are handled before proposing
             await self._process(self._maybe_propose())
