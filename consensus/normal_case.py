@@ -57,13 +57,15 @@ def retransmissions(
     in_view_change: bool,
     new_view: bytes | None,
     stable: StableCheckpoint,
+    own_checkpoints: Mapping[int, bytes],
     slots: Mapping[int, Slot],
     last_committed: int,
     decisions: Mapping[int, Decision],
 ) -> Iterator[bytes | Decision]:
     """What to send to a peer whose Status is ``s`` (already-signed bytes, possibly signed by
     others, or a Decision to wrap in a CommitCertificate): the new-view of our view if it is
-    behind in views; the proof of our stable checkpoint if its own is older; proofs of the
+    behind in views; the proof of our stable checkpoint if its own is older, and our own
+    checkpoints above its stable one (a lost checkpoint vote would otherwise block the window); proofs of the
     batches we committed and it did not (whatever its view); and, if it is in our view, the
     pre-prepares and our own votes for the seqs neither of us has committed."""
     active = not in_view_change
@@ -72,6 +74,9 @@ def retransmissions(
     if s.stable_seq < stable.seq:
         for cp in stable.proof:
             yield encode_message(cp)
+    for seq in sorted(own_checkpoints):  # not stable yet: the peer may have lost our vote
+        if seq > s.stable_seq:
+            yield own_checkpoints[seq]
     for seq in sorted(decisions):
         if seq > s.last_committed:
             yield decisions[seq]

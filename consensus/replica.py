@@ -675,6 +675,7 @@ class Replica:
             in_view_change=self._in_vc,
             new_view=self._vc.new_view,
             stable=self._cp.stable,
+            own_checkpoints={seq: data for seq, (_, data) in self._cp.own.items()},
             slots=self._slots,
             last_committed=self._last_committed,
             decisions=self._decisions,
