@@ -6,12 +6,10 @@ from collections.abc import Iterator, Mapping
 
 from .checkpoint import StableCheckpoint
 from .codec import encode_message
-from .log import Slot
+from .log import Decision, Slot
 from .records import RecordKind
 from .signing import Verifier, verify_nested
-from .types import ClusterConfig, Commit, CommitCertificate, PrePrepare, ReplicaId, Status, sha256
-
-Decision = tuple[PrePrepare, tuple[Commit, ...]]
+from .types import ClusterConfig, CommitCertificate, ReplicaId, Status, sha256
 
 # Records describing this replica's own votes in the normal case (the planted bug
 # vote_before_persist hands these out only at the next tick).

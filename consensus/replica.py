@@ -16,12 +16,11 @@ from .checkpoint import Checkpoints, StableCheckpoint
 from .codec import decode_signed, encode_certificate, encode_checkpoint_proof, encode_message
 from .errors import LocalMisuse, MalformedMessage
 from .faults import NO_BUGS, PlantedBugs
-from .log import Slot, in_window
-from .normal_case import DEFERRABLE, Decision, check_commit_certificate, retransmissions
+from .log import Log, Slot, in_window
+from .normal_case import DEFERRABLE, check_commit_certificate, retransmissions
 from .quorum import Quorums
 from .ready import (
     BatchCarriedOver,
-    BatchCommitted,
     CheckpointStabilized,
     MisbehaviourDetected,
     Outbound,
@@ -44,7 +43,6 @@ from .types import (
     Message,
     NewView,
     Prepare,
-    PreparedCertificate,
     PrePrepare,
     ReplicaId,
     Status,
@@ -83,11 +81,7 @@ class Replica:
         self._bugs = bugs or NO_BUGS
         self._view = 0
         self._in_vc = False
-        self._slots: dict[int, Slot] = {}
-        self._certs: dict[int, PreparedCertificate] = {}  # highest-view prepared cert per seq
-        self._commit_queue: dict[int, BatchCommitted] = {}  # committed, waiting for lower seqs
-        self._decisions: dict[int, Decision] = {}  # proofs of committed seqs above the stable one
-        self._last_committed = 0
+        self._log = Log()
         self._last_executed = 0
         self._state_digest = b""
         self._cp = Checkpoints()
@@ -132,7 +126,7 @@ class Replica:
 
     @property
     def last_committed(self) -> int:
-        return self._last_committed
+        return self._log.last_committed
 
     @property
     def last_executed(self) -> int:
@@ -184,7 +178,7 @@ class Replica:
         pp, data = self._sign(PrePrepare(self._view, seq, batch.digest, batch.payload, self._me))
         self._persist(Record(RecordKind.SENT_PRE_PREPARE, seq, self._view, data))
         self._broadcast(data)
-        slot = self._slot(seq)
+        slot = self._log.slot(seq)
         slot.pre_prepare, slot.pre_prepare_bytes, slot.validated = pp, data, True
         self._next_seq = seq + 1
         self._advance(slot)
@@ -209,7 +203,7 @@ class Replica:
                 self._start_view_change(self._view + 1, "new-view timeout")
         elif self._in_vc:
             pass
-        elif not self.is_primary and self._has_work():
+        elif not self.is_primary and (self._requests_pending or self._log.has_work()):
             self._idle += 1
             if self._idle >= self._c.request_timeout_ticks:
                 self._start_view_change(self._view + 1, "request timeout")
@@ -223,7 +217,7 @@ class Replica:
         return self._flush()
 
     def validated(self, view: int, seq: int, digest: bytes, valid: bool) -> Ready:
-        slot = self._slots.get(seq)
+        slot = self._log.slots.get(seq)
         if (
             self._in_vc
             or view != self._view
@@ -232,8 +226,8 @@ class Replica:
             or slot.validated is not None
         ):
             return self._reject("stale or unknown validation")
-        known = self._decisions.get(seq)
-        if seq <= self._last_committed and (known is None or known[0].digest != digest):
+        known = self._log.decided_digest(seq)
+        if seq <= self._log.last_committed and known != digest:
             slot.validated = False  # decided otherwise meanwhile: nothing to vote for
             return self._flush()
         if not valid and known is None:
@@ -247,7 +241,7 @@ class Replica:
         return self._flush()
 
     def executed(self, seq: int, state_digest: bytes) -> Ready:
-        if seq != self._last_executed + 1 or seq > self._last_committed:
+        if seq != self._last_executed + 1 or seq > self._log.last_committed:
             return self._reject(
                 f"executed({seq}) out of order (last executed {self._last_executed})"
             )
@@ -262,9 +256,8 @@ class Replica:
         if seq < self._last_executed or seq == 0:
             return self._reject(f"state_installed({seq}) below last executed {self._last_executed}")
         self._last_executed, self._state_digest = seq, state_digest
-        if seq > self._last_committed:
-            self._last_committed = seq
-            self._commit_queue = {s: b for s, b in self._commit_queue.items() if s > seq}
+        if seq > self._log.last_committed:
+            self._log.skip_to(seq)
             self._drain_commits()
         fresh = seq > self._cp.stable.seq and seq not in self._cp.own
         if fresh and seq % self._c.checkpoint_interval == 0:
@@ -294,17 +287,14 @@ class Replica:
     def _recover(self, records: Iterable[Record], last_executed: int, state_digest: bytes) -> None:
         rec = recover(records)
         self._view, self._in_vc, self._cp.stable = rec.view, rec.in_view_change, rec.stable
-        self._certs = dict(rec.certificates)
+        self._log.certs = dict(rec.certificates)
         self._last_executed, self._state_digest = last_executed, state_digest
         for _, (cp, data) in sorted(rec.checkpoints.items()):
             self._cp.add_own(cp, data, self.high_watermark)
-        self._last_committed = max(last_executed, self._cp.stable.seq)
-        for seq, cc in sorted(rec.committed.items()):
-            if seq > self._cp.stable.seq:
-                self._decisions[seq] = (cc.pre_prepare, cc.commits)
-            if seq > self._last_committed:
-                pp = cc.pre_prepare
-                self._commit_queue[seq] = BatchCommitted(seq, pp.view, pp.batch)
+        self._log.last_committed = max(last_executed, self._cp.stable.seq)
+        for seq, cc in sorted(rec.committed.items()):  # proofs kept to help laggards
+            if seq > self._cp.stable.seq and not self._log.decide(cc.pre_prepare, cc.commits):
+                self._log.decisions[seq] = (cc.pre_prepare, cc.commits)
         self._drain_commits()
         st = self._cp.stable
         if last_executed < st.seq:
@@ -317,12 +307,12 @@ class Replica:
                 self._start_view_change(view, "restart")
         else:
             self._vc.new_view = rec.new_view[1] if rec.new_view is not None else None
-            self._slots = rebuild_slots(rec, st.seq, self._c.watermark_window)
-            self._next_seq = max([st.seq, *self._slots]) + 1
+            self._log.slots = rebuild_slots(rec, st.seq, self._c.watermark_window)
+            self._next_seq = max([st.seq, *self._log.slots]) + 1
         # Tell the node which batches are in flight (pre-prepared or committed out of order but
         # not delivered yet), so that it does not propose or accept their requests again.
         self._out.events.extend(
-            in_flight(self._view, self._slots, self._commit_queue, self._last_committed)
+            in_flight(self._view, self._log.slots, self._log.queue, self._log.last_committed)
         )
         le = last_executed
         if le > st.seq and le % self._c.checkpoint_interval == 0 and le not in self._cp.own:
@@ -359,27 +349,22 @@ class Replica:
             return
         if not in_window(pp.seq, self._cp.stable.seq, self._c.watermark_window):
             return
-        if pp.seq <= self._last_committed:
+        if pp.seq <= self._log.last_committed:
             self._on_decided_pre_prepare(pp, data)
             return
-        slot = self._slot(pp.seq)
-        mine = slot.prepares.get(self._me)
-        if slot.pre_prepare is not None or (mine is not None and mine.digest != pp.digest):
-            if (slot.digest or (mine.digest if mine else None)) != pp.digest:
-                self._evidence_against(pp.replica, "equivocation", f"pre-prepares for seq {pp.seq}")
-                if not self._in_vc:
-                    self._start_view_change(self._view + 1, "primary equivocated")
-            return
-        slot.pre_prepare, slot.pre_prepare_bytes = pp, data
-        if not self._in_vc:
+        stored = self._log.add_pre_prepare(pp, data, self._me)
+        if stored is False:
+            self._evidence_against(pp.replica, "equivocation", f"pre-prepares for seq {pp.seq}")
+            if not self._in_vc:
+                self._start_view_change(self._view + 1, "primary equivocated")
+        elif stored and not self._in_vc:
             self._out.validate.append(ValidationRequested(pp.view, pp.seq, pp.batch))
 
     def _on_decided_pre_prepare(self, pp: PrePrepare, data: bytes) -> None:
         """A pre-prepare for a seq we already committed: no validation needed (or possible: its
         requests are done); take part so that the replicas still behind can commit it too."""
-        known = self._decisions.get(pp.seq)
-        slot = self._slot(pp.seq)
-        if known is None or known[0].digest != pp.digest or slot.pre_prepare is not None:
+        slot = self._log.slot(pp.seq)
+        if self._log.decided_digest(pp.seq) != pp.digest or slot.pre_prepare is not None:
             return
         slot.pre_prepare, slot.pre_prepare_bytes = pp, data
         slot.carried, slot.validated = True, True
@@ -395,18 +380,12 @@ class Replica:
             return
         if not in_window(vote.seq, self._cp.stable.seq, self._c.watermark_window):
             return
-        slot = self._slot(vote.seq)
-        votes: dict[ReplicaId, Prepare] | dict[ReplicaId, Commit]
-        votes = slot.prepares if isinstance(vote, Prepare) else slot.commits
-        old = votes.get(vote.replica)
-        if old is not None:
-            if old.digest != vote.digest:
-                kind = type(vote).__name__.lower()
-                self._evidence_against(vote.replica, "equivocation", f"{kind}s for seq {vote.seq}")
-            return
-        votes[vote.replica] = vote  # type: ignore[assignment]
-        if not self._in_vc:
-            self._advance(slot)
+        stored = self._log.add_vote(vote)
+        if stored is False:
+            kind = type(vote).__name__.lower()
+            self._evidence_against(vote.replica, "equivocation", f"{kind}s for seq {vote.seq}")
+        elif stored and not self._in_vc:
+            self._advance(self._log.slot(vote.seq))
 
     def _send_prepare(self, slot: Slot) -> None:
         assert slot.pre_prepare is not None and slot.pre_prepare_bytes is not None
@@ -429,7 +408,7 @@ class Replica:
             if cert is None:
                 return
             slot.prepared = True
-            self._certs[pp.seq] = cert
+            self._log.certs[pp.seq] = cert
             self._persist(Record(RecordKind.PREPARED, pp.seq, pp.view, encode_certificate(cert)))
             c, data = self._sign(Commit(pp.view, pp.seq, pp.digest, self._me))
             self._persist(Record(RecordKind.SENT_COMMIT, pp.seq, pp.view, data))
@@ -446,17 +425,14 @@ class Replica:
         return self._q.prepared if self._bugs.weak_commit_quorum else self._q.committed_local
 
     def _decide(self, pp: PrePrepare, commits: tuple[Commit, ...]) -> None:
-        if pp.seq <= self._last_committed or pp.seq in self._commit_queue:
-            return
-        self._decisions[pp.seq] = (pp, commits)
-        proof = encode_message(CommitCertificate(pp, commits, self._me))
-        self._persist(Record(RecordKind.COMMITTED, pp.seq, pp.view, proof))
-        self._commit_queue[pp.seq] = BatchCommitted(pp.seq, pp.view, pp.batch)
-        self._drain_commits()
+        if self._log.decide(pp, commits):
+            proof = encode_message(CommitCertificate(pp, commits, self._me))
+            self._persist(Record(RecordKind.COMMITTED, pp.seq, pp.view, proof))
+            self._drain_commits()
 
     def _on_commit_certificate(self, cc: CommitCertificate) -> None:
         pp = cc.pre_prepare
-        if pp.seq <= self._last_committed or pp.seq in self._commit_queue:
+        if self._log.decided(pp.seq):
             return
         if not in_window(pp.seq, self._cp.stable.seq, self._c.watermark_window):
             return
@@ -464,22 +440,16 @@ class Replica:
         if reason is not None:
             self._evidence_against(cc.replica, "bad-commit-certificate", reason)
             return
-        slot = self._slots.get(pp.seq)
-        if slot is not None and slot.pre_prepare is not None and slot.view_digest_differs(pp):
+        slot = self._log.slots.get(pp.seq)
+        if slot is not None and slot.view_digest_differs(pp):
             self._evidence_against(pp.replica, "equivocation", f"committed batch at {pp.seq}")
         self._decide(pp, cc.commits)
 
     def _drain_commits(self) -> None:
-        while self._last_committed + 1 in self._commit_queue:
-            self._last_committed += 1
-            self._out.committed.append(self._commit_queue.pop(self._last_committed))
-            self._idle = 0
-            self._vc.failures = 0
-
-    def _has_work(self) -> bool:
-        if self._requests_pending:
-            return True
-        return any(s.validated and not s.committed for s in self._slots.values())
+        delivered = self._log.deliverable()
+        if delivered:
+            self._out.committed.extend(delivered)
+            self._idle = self._vc.failures = 0
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -489,7 +459,7 @@ class Replica:
         self._broadcast(data)
         self._cp.add_own(cp, data, self.high_watermark)
         if self._bugs.premature_gc:
-            self._collect_through(seq)
+            self._log.collect_through(seq)
             self._cp.forget_through(seq)
             self._out.forget_below = seq
         self._check_checkpoint(seq, state_digest)
@@ -520,25 +490,19 @@ class Replica:
         self._persist(
             Record(RecordKind.STABLE_CHECKPOINT, st.seq, 0, encode_checkpoint_proof(st.proof))
         )
-        self._collect_through(st.seq)
+        self._log.collect_through(st.seq)
         self._out.forget_below = st.seq
         self._out.events.append(CheckpointStabilized(st.seq, st.state_digest))
         self._next_seq = max(self._next_seq, st.seq + 1)
-        if self._last_committed < st.seq:
+        if self._log.last_committed < st.seq:
             # Everything up to st.seq is decided; the node fetches it instead of executing it.
-            self._last_committed = st.seq
+            self._log.skip_to(st.seq)
             self._idle = 0
-            self._commit_queue = {s: b for s, b in self._commit_queue.items() if s > st.seq}
             self._drain_commits()
             if st.seq > max(self._last_executed, self._cp.transfer_seq):
                 self._request_transfer(st.seq, st.state_digest, tuple(c.replica for c in st.proof))
         elif own is not None and own != st.state_digest:
             self._diverged(st.seq)
-
-    def _collect_through(self, seq: int) -> None:
-        self._slots = {s: v for s, v in self._slots.items() if s > seq}
-        self._certs = {s: v for s, v in self._certs.items() if s > seq}
-        self._decisions = {s: v for s, v in self._decisions.items() if s > seq}
 
     def _request_transfer(self, seq: int, digest: bytes, vouchers: tuple[ReplicaId, ...]) -> None:
         self._cp.transfer_seq = seq
@@ -555,10 +519,10 @@ class Replica:
         if view <= self._view and (self._in_vc or view < self._view):
             return
         self._view, self._in_vc = view, True
-        self._slots = {}
+        self._log.slots = {}
         self._vc.timer = self._idle = 0
         st = self._cp.stable
-        prepared = tuple(self._certs[s] for s in sorted(self._certs) if s > st.seq)
+        prepared = self._log.prepared_above(st.seq)
         vc, data = self._sign(
             ViewChange(view, st.seq, st.state_digest, st.proof, prepared, self._me)
         )
@@ -622,11 +586,11 @@ class Replica:
         self._install(nv, data, plan)
 
     def _install(self, nv: NewView, data: bytes, plan: NewViewPlan) -> None:
-        old_slots = self._slots if nv.view == self._view else {}
+        old_slots = self._log.slots if nv.view == self._view else {}
         self._view, self._in_vc, self._idle = nv.view, False, 0
         self._vc.installed(nv.view, data)
         self._persist(Record(RecordKind.VIEW, 1, nv.view, b"\x00"))
-        self._slots = old_slots
+        self._log.slots = old_slots
         if plan.stable.seq > self._cp.stable.seq:
             self._stabilize(plan.stable)
         top = self._cp.stable.seq
@@ -638,7 +602,7 @@ class Replica:
                 continue
             o_seqs.add(pp.seq)
             top = max(top, pp.seq)
-            slot = self._slot(pp.seq)
+            slot = self._log.slot(pp.seq)
             if slot.pre_prepare is not None and slot.digest != pp.digest:
                 self._evidence_against(nv.replica, "equivocation", f"pre-prepare vs O at {pp.seq}")
             slot.pre_prepare, slot.pre_prepare_bytes = pp, encode_message(pp)
@@ -650,21 +614,21 @@ class Replica:
         if self.is_primary:
             self._next_seq = top + 1
         self._out.events.append(ViewChanged(nv.view, self.primary))
-        for seq in sorted(self._slots):
-            slot = self._slots[seq]
+        for seq in sorted(self._log.slots):
+            slot = self._log.slots[seq]
             if seq in o_seqs or slot.pre_prepare is None:
                 continue
-            if seq <= self._last_committed or self.is_primary:
+            if seq <= self._log.last_committed or self.is_primary:
                 continue
             self._out.validate.append(ValidationRequested(nv.view, seq, slot.pre_prepare.batch))
-        for seq in sorted(self._slots):
-            self._advance(self._slots[seq])
+        for seq in sorted(self._log.slots):
+            self._advance(self._log.slots[seq])
 
     # ------------------------------------------------------------------ status / retransmission
 
     def _broadcast_status(self) -> None:
         _, data = self._sign(
-            Status(self._view, self._in_vc, self._last_committed, self._cp.stable.seq, self._me)
+            Status(self._view, self._in_vc, self._log.last_committed, self._cp.stable.seq, self._me)
         )
         self._broadcast(data)
 
@@ -676,9 +640,9 @@ class Replica:
             new_view=self._vc.new_view,
             stable=self._cp.stable,
             own_checkpoints={seq: data for seq, (_, data) in self._cp.own.items()},
-            slots=self._slots,
-            last_committed=self._last_committed,
-            decisions=self._decisions,
+            slots=self._log.slots,
+            last_committed=self._log.last_committed,
+            decisions=self._log.decisions,
         ):
             if isinstance(data, tuple):
                 cc = CommitCertificate(data[0], data[1], self._me)
@@ -686,12 +650,6 @@ class Replica:
             self._out.messages.append(Outbound(s.replica, data))
 
     # ------------------------------------------------------------------ helpers
-
-    def _slot(self, seq: int) -> Slot:
-        slot = self._slots.get(seq)
-        if slot is None:
-            slot = self._slots[seq] = Slot(seq)
-        return slot
 
     def _sign(self, msg: M) -> tuple[M, bytes]:
         return seal(msg, self._signer, self._c.chain_id)

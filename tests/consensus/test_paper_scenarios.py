@@ -82,7 +82,7 @@ def test_view_change_where_only_one_replica_holds_a_prepared_certificate() -> No
     while c.inflight:
         c.deliver(0)
     c.inflight.clear()
-    certs = {r: replica(c, r)._certs for r in range(4)}  # test-only peek at the log
+    certs = {r: replica(c, r)._log.certs for r in range(4)}  # test-only peek at the log
     assert [r for r in range(4) if 1 in certs[r]] == [2]
     c.crash(0)  # the view-change quorum is then {1, 2, 3}: the certificate must survive in it
     flow(c, lambda: executed_everywhere(c, [1, 2, 3]))
@@ -102,7 +102,7 @@ def test_checkpoint_garbage_collection_and_watermarks() -> None:
         assert rep.low_watermark == rep.stable_checkpoint
         stale = [r for r in node.store.values() if r.sequence_bound and r.seq <= rep.low_watermark]
         assert stale == []  # the log below the stable checkpoint is gone from storage
-        assert all(s > rep.low_watermark for s in rep._slots)  # and from memory
+        assert all(s > rep.low_watermark for s in rep._log.slots)  # and from memory
 
 
 def test_watermark_window_rejects_proposals_beyond_it_and_leaves_state_unchanged() -> None:
