@@ -9,7 +9,17 @@ from .codec import encode_message
 from .log import Decision, Slot
 from .records import RecordKind
 from .signing import Verifier, verify_nested
-from .types import ClusterConfig, CommitCertificate, ReplicaId, Status, sha256
+from .types import (
+    ClusterConfig,
+    CommitCertificate,
+    Message,
+    NewView,
+    Prepare,
+    PrePrepare,
+    ReplicaId,
+    Status,
+    sha256,
+)
 
 # Records describing this replica's own votes in the normal case (the planted bug
 # vote_before_persist hands these out only at the next tick).
@@ -21,6 +31,20 @@ DEFERRABLE = frozenset(
         RecordKind.PREPARED,
     }
 )
+
+
+def malformed_by_signer(msg: Message, config: ClusterConfig) -> tuple[str, str] | None:
+    """Checks that need no replica state: (evidence kind, detail) against the signer, or None."""
+    if isinstance(msg, PrePrepare):
+        if msg.replica != config.primary(msg.view):
+            return "wrong-view", "pre-prepare from a non-primary"
+        if sha256(msg.payload) != msg.digest:
+            return "bad-digest", f"seq {msg.seq}"
+    elif isinstance(msg, Prepare) and msg.replica == config.primary(msg.view):
+        return "wrong-view", "prepare from the primary"
+    elif isinstance(msg, NewView) and msg.replica != config.primary(msg.view):
+        return "wrong-view", "new-view from a non-primary"
+    return None
 
 
 def check_commit_certificate(

@@ -17,7 +17,12 @@ from .codec import decode_signed, encode_certificate, encode_checkpoint_proof, e
 from .errors import LocalMisuse, MalformedMessage
 from .faults import NO_BUGS, PlantedBugs
 from .log import Log, Slot, in_window
-from .normal_case import DEFERRABLE, check_commit_certificate, retransmissions
+from .normal_case import (
+    DEFERRABLE,
+    check_commit_certificate,
+    malformed_by_signer,
+    retransmissions,
+)
 from .quorum import Quorums
 from .ready import (
     BatchCarriedOver,
@@ -47,7 +52,6 @@ from .types import (
     ReplicaId,
     Status,
     ViewChange,
-    sha256,
 )
 from .view_change import (
     NewViewPlan,
@@ -163,6 +167,8 @@ class Replica:
             pass  # our own message relayed back
         elif not verify_body(msg, body, self._verifier, self._c.chain_id):
             self._evidence_against(sender, "bad-signature", type(msg).__name__)
+        elif (problem := malformed_by_signer(msg, self._c)) is not None:
+            self._evidence_against(msg.replica, *problem)
         else:
             self._dispatch(msg, bytes(data))
         return self._flush()
@@ -339,12 +345,6 @@ class Replica:
     # ------------------------------------------------------------------ normal case
 
     def _on_pre_prepare(self, pp: PrePrepare, data: bytes) -> None:
-        if pp.replica != self._c.primary(pp.view):
-            self._evidence_against(pp.replica, "wrong-view", "pre-prepare from a non-primary")
-            return
-        if sha256(pp.payload) != pp.digest:
-            self._evidence_against(pp.replica, "bad-digest", f"seq {pp.seq}")
-            return
         if pp.view != self._view:
             return
         if not in_window(pp.seq, self._cp.stable.seq, self._c.watermark_window):
@@ -373,9 +373,6 @@ class Replica:
             self._advance(slot)
 
     def _on_vote(self, vote: Prepare | Commit) -> None:
-        if isinstance(vote, Prepare) and vote.replica == self._c.primary(vote.view):
-            self._evidence_against(vote.replica, "wrong-view", "prepare from the primary")
-            return
         if vote.view != self._view:
             return
         if not in_window(vote.seq, self._cp.stable.seq, self._c.watermark_window):
@@ -569,9 +566,6 @@ class Replica:
         self._install(nv, data, plan)
 
     def _on_new_view(self, nv: NewView, data: bytes) -> None:
-        if nv.replica != self._c.primary(nv.view):
-            self._evidence_against(nv.replica, "wrong-view", "new-view from a non-primary")
-            return
         if nv.view < self._view or (nv.view == self._view and not self._in_vc):
             return
         plan, reason = check_new_view(
