@@ -65,6 +65,10 @@ from .view_change import (
 M = TypeVar("M", bound=Message)
 
 
+
+# Commits in one view, in checkpoint intervals, after which the request timer is back to its base.
+STEADY_COMMITS = 4
+
 class Replica:
     def __init__(
         self,
@@ -92,6 +96,12 @@ class Replica:
         self._next_seq = 1
         self._vc = ViewChanges()
         self._idle = 0
+        # Request-timer growth: each view change this replica starts on a request timeout doubles
+        # the next limit (capped); sustained progress in one view resets it. A primary that is
+        # merely slow under load is then not deposed again and again, while a crashed primary
+        # of a calm cluster is still suspected after the base timeout.
+        self._request_timeouts = 0
+        self._commits_in_view = 0
         self._status_timer = 0
         self._requests_pending = False
         self._evidence: dict[ReplicaId, int] = {}
@@ -211,7 +221,8 @@ class Replica:
             pass
         elif not self.is_primary and (self._requests_pending or self._log.has_work()):
             self._idle += 1
-            if self._idle >= self._c.request_timeout_ticks:
+            if self._idle >= self._request_timeout_limit():
+                self._request_timeouts += 1
                 self._start_view_change(self._view + 1, "request timeout")
         else:
             self._idle = 0
@@ -447,6 +458,13 @@ class Replica:
         if delivered:
             self._out.committed.extend(delivered)
             self._idle = self._vc.failures = 0
+            self._commits_in_view += len(delivered)
+            if self._commits_in_view >= STEADY_COMMITS * self._c.checkpoint_interval:
+                self._request_timeouts = 0
+
+    def _request_timeout_limit(self) -> int:
+        shift = min(self._request_timeouts, self._c.max_timeout_doublings)
+        return self._c.request_timeout_ticks << shift
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -582,6 +600,7 @@ class Replica:
     def _install(self, nv: NewView, data: bytes, plan: NewViewPlan) -> None:
         old_slots = self._log.slots if nv.view == self._view else {}
         self._view, self._in_vc, self._idle = nv.view, False, 0
+        self._commits_in_view = 0
         self._vc.installed(nv.view, data)
         self._persist(Record(RecordKind.VIEW, 1, nv.view, b"\x00"))
         self._log.slots = old_slots

@@ -143,3 +143,46 @@ def test_crashed_replicas_recover_from_their_records_only() -> None:
         c.restart(r)
     converge(c)
     assert all(node.app.executed == c.nodes[0].app.executed for node in c.nodes)
+
+
+def _ticks_until_suspected(c: Cluster, backups: list[int]) -> int:
+    """Rounds (deliver all in flight, tick everyone) until every given backup left its view."""
+    for n in range(1, 300):
+        batch, c.inflight = c.inflight, []
+        for env in batch:
+            c.inflight.append(env)
+            c.deliver(len(c.inflight) - 1)
+        c.tick()
+        c.pump()
+        if all(replica(c, r).in_view_change for r in backups):
+            return n
+    raise AssertionError("the backups never suspected the primary")
+
+
+def test_the_request_timer_grows_after_each_suspicion_and_resets_after_steady_progress() -> None:
+    # Timeouts only decide when a backup suspects the primary (liveness), never what commits.
+    c = make_cluster()
+    c.submit()
+    flow(c, lambda: executed_everywhere(c, [0, 1, 2, 3]))
+    c.crash(0)
+    c.submit()
+    first = _ticks_until_suspected(c, [2, 3])
+    flow(c, lambda: all(replica(c, r).view == 1 and not replica(c, r).in_view_change for r in (1, 2, 3)))
+    flow(c, lambda: executed_everywhere(c, [1, 2, 3]))
+    c.restart(0)
+    flow(c, lambda: executed_everywhere(c, [0, 1, 2, 3]))
+    c.crash(1)  # the next primary fails before the view made steady progress
+    c.submit()
+    second = _ticks_until_suspected(c, [2, 3])
+    assert second >= first + 3  # the limit doubled (request_timeout_ticks=4 -> 8)
+    flow(c, lambda: all(replica(c, r).view >= 2 and not replica(c, r).in_view_change for r in (2, 3)))
+    c.restart(1)
+    for _ in range(12):  # steady progress in one view: more than STEADY_COMMITS x K commits
+        c.submit()
+        flow(c, lambda: executed_everywhere(c, [0, 1, 2, 3]))
+    primary = replica(c, 2).primary
+    backups = [r for r in range(4) if r != primary][:2]
+    c.crash(primary)
+    c.submit()
+    third = _ticks_until_suspected(c, backups)
+    assert third < second  # back to the base limit
