@@ -96,8 +96,8 @@ class Replica:
         self._next_seq = 1
         self._vc = ViewChanges()
         self._idle = 0
-        # Request-timer growth: each view change this replica starts on a request timeout doubles
-        # the next limit (capped); sustained progress in one view resets it. A primary that is
+        # Request-timer growth: each view change this replica takes part in doubles the next
+        # limit (capped); sustained progress in one view resets it. A primary that is
         # merely slow under load is then not deposed again and again, while a crashed primary
         # of a calm cluster is still suspected after the base timeout.
         self._request_timeouts = 0
@@ -222,7 +222,6 @@ class Replica:
         elif not self.is_primary and (self._requests_pending or self._log.has_work()):
             self._idle += 1
             if self._idle >= self._request_timeout_limit():
-                self._request_timeouts += 1
                 self._start_view_change(self._view + 1, "request timeout")
         else:
             self._idle = 0
@@ -536,6 +535,7 @@ class Replica:
         self._view, self._in_vc = view, True
         self._log.slots = {}
         self._vc.timer = self._idle = 0
+        self._request_timeouts += 1  # whatever the reason: the next view gets a longer request timer
         st = self._cp.stable
         prepared = self._log.prepared_above(st.seq)
         vc, data = self._sign(
