@@ -162,6 +162,7 @@ class LoadRunner:
         r.started = time.monotonic()
         pending: set[asyncio.Task[None]] = set()
         sem = asyncio.Semaphore(concurrency)
+        handed = 0
 
         async def send(i: int, batch: list[TxEnvelope]) -> None:
             async with sem:
@@ -173,10 +174,11 @@ class LoadRunner:
                 delay = due - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            else:  # closed loop: at most `window` txs submitted and not yet seen committed
-                while len(r.submit_t) - r.committed_count >= window:
+            else:  # closed loop: at most `window` txs handed to a Submit and not yet seen committed
+                while handed - r.committed_count >= window:
                     self._progress.clear()
                     await self._progress.wait()
+            handed += len(batch)
             task = asyncio.create_task(send(i, batch))
             pending.add(task)
             task.add_done_callback(pending.discard)
