@@ -45,6 +45,13 @@ def format_report(bound: dict[str, Any], runs: list[dict[str, Any]], extras: dic
                 f"{_s(f['first_commit_after_kill_s'])}, first commit in a new view {_s(f['first_new_view_commit_after_kill_s'])}; "
                 f"acknowledged transactions lost: {f['acknowledged_lost']}"
             )
+        series = r.get("rss_mb_over_time") or []
+        if len(series) >= 3:
+            picks = [series[0], series[len(series) // 2], series[-1]]
+            lines.append(
+                f"RSS MB per node during the {r['mode']} run: "
+                + "; ".join(f"t={t:.0f}s " + ",".join(str(v) for _, v in sorted(per.items())) for t, per in picks)
+            )
         if r.get("errors"):
             lines.append(f"errors during {r['mode']} run: {r['errors']}")
     if extras:

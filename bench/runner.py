@@ -83,8 +83,18 @@ def run_load(bc: BenchCluster, spec: RunSpec, show_progress: bool = True) -> dic
     before = _costs(bc)
     fault: dict[str, Any] = {}
 
+    rss_series: list[tuple[float, dict[int, float]]] = []
+
+    async def sample_rss() -> None:
+        t0 = time.monotonic()
+        while True:
+            now = {m: s.rss_bytes / 2**20 for m, pid in bc.pids().items() if (s := procstats.sample(pid))}
+            rss_series.append((time.monotonic() - t0, now))
+            await asyncio.sleep(max(1.0, spec.duration_s / 20))
+
     async def go() -> LoadResult:
         runner = LoadRunner(bc.endpoints, bc.ca_pem)
+        sampler = asyncio.create_task(sample_rss())
         killer = None
         if spec.fault == "kill-primary":
             killer = asyncio.create_task(_kill_primary_later(bc, spec.fault_at_s, fault))
@@ -99,6 +109,7 @@ def run_load(bc: BenchCluster, spec: RunSpec, show_progress: bool = True) -> dic
                 window=spec.window,
             )
         finally:
+            sampler.cancel()
             if killer is not None:
                 await killer
             await runner.close()
@@ -108,7 +119,9 @@ def run_load(bc: BenchCluster, spec: RunSpec, show_progress: bool = True) -> dic
         _progress_bar(result, count)
         sys.stderr.write("\n")
     after = _costs(bc)
-    return summarize(bc, spec, result, before, after, fault)
+    report = summarize(bc, spec, result, before, after, fault)
+    report["rss_mb_over_time"] = [(round(t, 1), {m: round(v) for m, v in per.items()}) for t, per in rss_series]
+    return report
 
 
 def summarize(
