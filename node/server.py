@@ -9,7 +9,6 @@ file. SIGTERM/SIGINT stop it gracefully. Start-up problems raise NodeStartError 
 from __future__ import annotations
 
 import asyncio
-import gc
 import contextlib
 import logging
 import signal
@@ -248,16 +247,9 @@ def _peer_service(transport: Transport) -> peer_pb2_grpc.PeerServicer:
     return PeerService(transport)
 
 
-# The node allocates many short-lived objects per transaction; CPython's default first-generation
-# threshold (700) runs the cyclic collector thousands of times a second under load, and its older
-# generations then sweep a large heap in the middle of a round.
-GC_THRESHOLDS = (50_000, 20, 20)
-
-
 def serve_forever(cfg: NodeConfig, verbose: bool = False) -> None:
     """Run until SIGTERM/SIGINT. Raises NodeStartError on start-up problems."""
     setup_logging(cfg.log_file, verbose)
-    gc.set_threshold(*GC_THRESHOLDS)
 
     async def main() -> None:
         stop = asyncio.Event()
