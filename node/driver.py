@@ -291,10 +291,12 @@ class Driver:
             follow = follow.merge(self._on_events(ready))
             for v in ready.validate:
                 follow = follow.merge(self._validate(v))
-            for c in ready.committed:
-                follow = follow.merge(self._execute(c))
+            # State transfer before executing (consensus/ready.py): committed seqs the installed
+            # state already covers are then skipped by _execute instead of leaving a gap.
             for st in ready.state_transfer:
                 follow = follow.merge(await self._state_transfer(st))
+            for c in ready.committed:
+                follow = follow.merge(self._execute(c))
             if ready.rejected is not None:
                 log.debug("replica refused: %s", ready.rejected)
             ready = follow
