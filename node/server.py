@@ -11,7 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
@@ -247,6 +250,26 @@ def _peer_service(transport: Transport) -> peer_pb2_grpc.PeerServicer:
     return PeerService(transport)
 
 
+def memory_report(frames: int) -> Callable[[], None]:
+    """BAASKIT_TRACEMALLOC=N (frames per trace): trace allocations; each SIGUSR1 logs the 15
+    allocation sites that grew most since the previous signal (a memory-growth hunt in production)."""
+    tracemalloc.start(max(1, frames))
+    previous: list[tracemalloc.Snapshot] = []
+
+    def report() -> None:
+        snapshot = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+        if previous:
+            stats = snapshot.compare_to(previous[-1], "traceback")
+            lines = [f"{s.size_diff / 1024:+9.0f} KiB {s.count_diff:+8d} blocks  {s.traceback.format()[-1].strip()}" for s in stats[:15]]
+        else:
+            stats_now = snapshot.statistics("lineno")
+            lines = [f"{s.size / 1024:9.0f} KiB {s.count:8d} blocks  {s.traceback}" for s in stats_now[:15]]
+        previous[:] = [snapshot]
+        log.warning("memory report (traced %.1f MiB):\n%s", tracemalloc.get_traced_memory()[0] / 2**20, "\n".join(lines))
+
+    return report
+
+
 def serve_forever(cfg: NodeConfig, verbose: bool = False) -> None:
     """Run until SIGTERM/SIGINT. Raises NodeStartError on start-up problems."""
     setup_logging(cfg.log_file, verbose)
@@ -256,6 +279,8 @@ def serve_forever(cfg: NodeConfig, verbose: bool = False) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        if os.environ.get("BAASKIT_TRACEMALLOC"):
+            loop.add_signal_handler(signal.SIGUSR1, memory_report(int(os.environ["BAASKIT_TRACEMALLOC"])))
         await run_node(cfg, stop)
 
     try:

@@ -20,7 +20,18 @@ class _PlyvelKV:
         except OSError as exc:
             raise StoreError(f"cannot create data directory {path}: {exc.strerror}") from None
         try:
-            self._db = plyvel.DB(str(path), create_if_missing=True)
+            self._db = plyvel.DB(
+                str(path),
+                create_if_missing=True,
+                # Every admitted tx is looked up in the tx index before it exists: a bloom filter
+                # answers those misses without reading table blocks.
+                bloom_filter_bits=10,
+                # Explicit memory bounds: block cache, open tables (their index blocks stay in
+                # memory), and the memtable.
+                lru_cache_size=32 * 1024 * 1024,
+                max_open_files=256,
+                write_buffer_size=8 * 1024 * 1024,
+            )
         except plyvel.IOError as exc:
             text = str(exc)
             if "lock" in text.lower():
