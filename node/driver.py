@@ -331,7 +331,7 @@ class Driver:
         if reason is not None:
             log.warning("proposal at seq %d (view %d) is invalid: %s", v.seq, v.view, reason)
         else:
-            self._mempool.mark_inflight(_tx_ids(v.batch.payload))
+            self._mempool.mark_inflight(self._validator.accepted_tx_ids(v.seq))
         return self.replica.validated(v.view, v.seq, v.batch.digest, reason is None)
 
     def _execute(self, c: BatchCommitted) -> Ready:

@@ -132,6 +132,11 @@ class ProposalValidator:
             self._owner[tx_id] = seq
         return None
 
+    def accepted_tx_ids(self, seq: int) -> tuple[bytes, ...]:
+        """The tx ids of the proposal accepted at `seq` (decoded once, by check)."""
+        accepted = self._accepted.get(seq)
+        return accepted.tx_ids if accepted is not None else ()
+
     def _forget_seq(self, seq: int) -> None:
         old = self._accepted.pop(seq, None)
         if old is not None:

@@ -127,3 +127,19 @@ def test_forged_signature_reproposed_with_a_verified_payload(store: MemoryStore)
     forged = TxEnvelope(tx.payload, tx.signer, bytes(reversed(tx.signature)))
     reason = check(validator(store, cache), 1, [forged])
     assert reason is not None and "signature" in reason
+
+
+def test_the_accepted_proposal_tx_ids_are_kept_for_the_driver() -> None:
+    from baaskit.node.storage import MemoryStore
+    from baaskit.node.validation import ProposalValidator
+    from baaskit.node.verified import VerifiedTxCache
+
+    from .chain import CHAIN, GENESIS_TIME, make_chain
+
+    chain = make_chain()
+    validator = ProposalValidator(CHAIN, VerifiedTxCache(), frozenset(bytes(k.verify_key) for k in chain.clients), MemoryStore())
+    txs = [chain.tx("a", "1"), chain.tx("b", "2")]
+    now = GENESIS_TIME + 1_000
+    assert validator.check(1, chain.proposal(now, txs), GENESIS_TIME, now, 10_000) is None
+    assert validator.accepted_tx_ids(1) == tuple(t.tx_id for t in txs)
+    assert validator.accepted_tx_ids(2) == ()
