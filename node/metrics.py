@@ -1,6 +1,9 @@
-"""Node counters: plain integers a status call or a test can read. No I/O, no clock."""
+"""Node counters: plain integers a status call or a test can read. No I/O; CpuMeter reads the
+thread CPU clock."""
 
 from __future__ import annotations
+
+import time
 
 # Names every node reports (always present in a snapshot, even at zero).
 FSYNCS = "fsyncs"  # sync=True write batches (blocks, certificates, consensus record groups)
@@ -51,3 +54,35 @@ class Metrics:
     def snapshot(self) -> dict[str, int]:
         """A copy, sorted by name (stable output for status tables and tests)."""
         return {name: self._counts[name] for name in sorted(self._counts)}
+
+
+class CpuMeter:
+    """CPU time of the event-loop thread spent per named stage, in microseconds (counters named
+    `cpu_us_<stage>`). Measured with time.thread_time, so waiting (fsync, other processes on the
+    core) is not counted; `cpu_us_thread` is the thread's total, the rest of which is asyncio
+    and gRPC's own work. Cost: two clock reads per measured section (~0.3 us)."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+        self._start = time.thread_time()
+
+    def section(self, stage: str) -> _Section:
+        return _Section(self._metrics, "cpu_us_" + stage)
+
+    def thread_total(self) -> dict[str, int]:
+        return {"cpu_us_thread": int((time.thread_time() - self._start) * 1e6)}
+
+
+class _Section:
+    __slots__ = ("_metrics", "_name", "_t0")
+
+    def __init__(self, metrics: Metrics, name: str) -> None:
+        self._metrics = metrics
+        self._name = name
+        self._t0 = 0.0
+
+    def __enter__(self) -> None:
+        self._t0 = time.thread_time()
+
+    def __exit__(self, *exc: object) -> None:
+        self._metrics.incr(self._name, int((time.thread_time() - self._t0) * 1e6))

@@ -165,6 +165,7 @@ async def _serve(
         consensus_status=consensus_status,
         tx_proof=executor.tx_proof,
         ready=lambda: ready_flag["ready"],
+        runtime_counters=transport.stats.counters,
     )
     add_api_service(ApiService(service, hub), api_server)
     health_pb2_grpc.add_HealthServicer_to_server(health, api_server)
@@ -215,6 +216,7 @@ async def _serve(
             params=DriverParams(
                 max_batch_txs=cfg.max_batch_txs,
                 batch_delay_ms=cfg.batch_delay_ms,
+                max_inflight=cfg.max_inflight,
                 block_time_skew_ms=cfg.block_time_skew_ms,
             ),
             catch_up=catch_up,
@@ -273,6 +275,13 @@ def memory_report(frames: int) -> Callable[[], None]:
 def serve_forever(cfg: NodeConfig, verbose: bool = False) -> None:
     """Run until SIGTERM/SIGINT. Raises NodeStartError on start-up problems."""
     setup_logging(cfg.log_file, verbose)
+    profile_path = os.environ.get("BAASKIT_CPROFILE")
+    if profile_path:
+        import cProfile
+        import time
+
+        prof = cProfile.Profile(time.thread_time)  # CPU time of the event-loop thread
+        prof.enable()
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -288,3 +297,7 @@ def serve_forever(cfg: NodeConfig, verbose: bool = False) -> None:
     except NodeStartError as exc:
         log.error("%s", exc)
         raise
+    finally:
+        if profile_path:
+            prof.disable()
+            prof.dump_stats(f"{profile_path}.{cfg.member}")

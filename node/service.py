@@ -22,7 +22,7 @@ from baaskit.wire.v1 import api_pb2, types_pb2
 from . import pbconv
 from .grpc_errors import ApiError, admission_status
 from .mempool import AdmissionError, Mempool
-from .metrics import Metrics
+from .metrics import CpuMeter, Metrics
 from .storage import KVStore
 
 
@@ -75,6 +75,8 @@ class NodeService:
         consensus_status: StatusSource,
         tx_proof: Callable[[bytes], Any],
         ready: Callable[[], bool],
+        runtime_counters: Callable[[], dict[str, int]] = dict,
+        cpu: CpuMeter | None = None,
     ) -> None:
         self.genesis = genesis
         self.me = me
@@ -87,6 +89,8 @@ class NodeService:
         self._consensus_status = consensus_status
         self._tx_proof = tx_proof
         self._ready = ready
+        self._runtime_counters = runtime_counters  # e.g. the peer transport's frame counts
+        self._cpu = cpu if cpu is not None else CpuMeter(metrics)
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -95,7 +99,8 @@ class NodeService:
             raise ApiError(grpc.StatusCode.UNAVAILABLE, "node is starting (catching up); retry shortly")
         envelopes = [TxEnvelope(payload=t.payload, signer=t.signer, signature=t.signature) for t in txs]
         try:
-            acks = self._mempool.admit(envelopes, self._store.is_committed)
+            with self._cpu.section("admit"):
+                acks = self._mempool.admit(envelopes, self._store.is_committed)
         except AdmissionError as exc:
             raise ApiError(admission_status(exc.code), exc.message) from None
         accepted = [env for env, ack in zip(envelopes, acks, strict=True) if ack.code.name == "ACCEPTED"]
@@ -176,6 +181,8 @@ class NodeService:
         view, primary, stable = self._consensus_status()
         metrics = self._metrics.snapshot()
         metrics["fsyncs"] = max(metrics.get("fsyncs", 0), self._store.sync_batches)
+        metrics.update(self._runtime_counters())
+        metrics.update(self._cpu.thread_total())
         return api_pb2.StatusResponse(
             chain_id=self.genesis.chain_id,
             member=self.me,

@@ -62,6 +62,17 @@ class TransportStats:
     refused: int = 0
     connects: int = 0
 
+    def counters(self) -> dict[str, int]:
+        """The Status metrics names of these counters."""
+        return {
+            "peer_frames_sent": self.frames_sent,
+            "peer_frames_received": self.frames_received,
+            "peer_messages_sent": self.messages_sent,
+            "peer_outbox_dropped": self.dropped,
+            "peer_streams_refused": self.refused,
+            "peer_connects": self.connects,
+        }
+
 
 class Outbox:
     """Bounded queue of items for one peer; `take_frame` drains as much as fits in one frame."""

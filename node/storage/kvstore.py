@@ -178,9 +178,13 @@ class KVStore:
         self._digest = state_digest
 
     def put_certificate(self, height: int, certificate: bytes) -> None:
+        """Not synced: a certificate is derived data (2f+1 header signatures any peer can resend,
+        and catch-up fetches certified blocks). LevelDB appends it to its log before returning,
+        so it survives a crash of the process, and the next synced batch (the next block or
+        consensus group) makes it durable on disk too."""
         if not 1 <= height <= self._last_height:
             raise StoreError(f"certificate for height {height}, but the last block is {self._last_height}")
-        self._write([(keys.certificate_key(height), certificate)])
+        self._write([(keys.certificate_key(height), certificate)], sync=False)
 
     def get_header(self, height: int) -> bytes | None:
         if not 0 <= height <= keys.MAX_U64:
