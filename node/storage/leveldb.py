@@ -31,6 +31,12 @@ class _PlyvelKV:
                 lru_cache_size=32 * 1024 * 1024,
                 max_open_files=256,
                 write_buffer_size=8 * 1024 * 1024,
+                # No snappy: measured under full load, compressing table blocks in compactions
+                # (and decompressing them on reads) took a quarter of a node's CPU, and turning
+                # it off doubled the cluster's committed tx/s (1,050 -> 2,135). It costs ~60%
+                # more bytes on disk (~1.2 -> ~1.8 KB per notarization tx). Existing compressed
+                # tables stay readable: LevelDB marks each block with its compression.
+                compression=None,
             )
         except plyvel.IOError as exc:
             text = str(exc)
