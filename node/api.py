@@ -28,9 +28,14 @@ MAX_TXS_PER_SUBMIT = 10_000
 MAX_WAIT_TXS = 10_000
 MAX_WAIT_MS = 120_000
 SUBSCRIBER_QUEUE = 1_024
+PREVERIFY_SLICE = 64  # txs verified (~75 us each) between yields to the event loop
 
 
 class ApiBackend(Protocol):
+    def preverify(self, txs: list[types_pb2.TxEnvelope]) -> None:
+        """Verify signatures into the node's cache ahead of admit (no admission, no errors)."""
+        ...
+
     def admit(self, txs: list[types_pb2.TxEnvelope]) -> list[api_pb2.TxAck]:
         """All-or-nothing admission; raises ApiError."""
         ...
@@ -113,11 +118,22 @@ class ApiService(api_pb2_grpc.ApiServicer):
                 )
         return api_pb2.SubmitResponse(acks=self._b.admit(txs))
 
+    async def _preverify(self, txs: list[types_pb2.TxEnvelope]) -> None:
+        """A large request's signatures are verified in slices, yielding in between, so the
+        consensus work of this node is not held up for the whole request (500 txs = ~37 ms)."""
+        if len(txs) <= PREVERIFY_SLICE or len(txs) > MAX_TXS_PER_SUBMIT:
+            return
+        for i in range(0, len(txs), PREVERIFY_SLICE):
+            self._b.preverify(txs[i : i + PREVERIFY_SLICE])
+            await asyncio.sleep(0)
+
     async def Submit(
         self, request: api_pb2.SubmitRequest, context: grpc.aio.ServicerContext
     ) -> api_pb2.SubmitResponse:
         try:
-            return self._admit(list(request.txs))
+            txs = list(request.txs)
+            await self._preverify(txs)
+            return self._admit(txs)
         except ApiError as exc:
             await context.abort(*_abort_code(exc))
             raise  # unreachable: abort raises
@@ -128,7 +144,9 @@ class ApiService(api_pb2_grpc.ApiServicer):
         acks: list[api_pb2.TxAck] = []
         try:
             async for request in request_iterator:
-                acks.extend(self._admit(list(request.txs)).acks)
+                txs = list(request.txs)
+                await self._preverify(txs)
+                acks.extend(self._admit(txs).acks)
         except ApiError as exc:
             await context.abort(exc.code, f"{exc.message} (after {len(acks)} acknowledged in this stream)")
         return api_pb2.SubmitResponse(acks=acks)

@@ -94,6 +94,9 @@ class NodeService:
 
     # -- writes --------------------------------------------------------------------------------
 
+    def preverify(self, txs: list[types_pb2.TxEnvelope]) -> None:
+        self._mempool.preverify([TxEnvelope(payload=t.payload, signer=t.signer, signature=t.signature) for t in txs])
+
     def admit(self, txs: list[types_pb2.TxEnvelope]) -> list[api_pb2.TxAck]:
         if not self._ready():
             raise ApiError(grpc.StatusCode.UNAVAILABLE, "node is starting (catching up); retry shortly")

@@ -59,6 +59,9 @@ class SandboxBackend:
         self.member = member
         self.box = chain.box
 
+    def preverify(self, txs: list[types_pb2.TxEnvelope]) -> None:
+        pass  # admit verifies; nothing to cache here
+
     def admit(self, txs: list[types_pb2.TxEnvelope]) -> list[api_pb2.TxAck]:
         envs = [TxEnvelope(bytes(t.payload), bytes(t.signer), bytes(t.signature)) for t in txs]
         for env in envs:

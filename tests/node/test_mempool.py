@@ -202,3 +202,17 @@ def test_a_stale_tx_is_resent_to_a_primary_once_per_view() -> None:
     assert pool.stale_for_resend(10, view=0, limit=100) == [old]  # the young one is not stale
     assert pool.stale_for_resend(10, view=0, limit=100) == []  # not again in the same view
     assert pool.stale_for_resend(10, view=1, limit=100) == [old]  # a new primary may lack it
+
+
+def test_preverify_fills_the_cache_and_admits_nothing() -> None:
+    cache = VerifiedTxCache()
+    m = Mempool(10, cache, CHAIN.genesis.enrolled_keys(), CHAIN_ID, Metrics())
+    good = CHAIN.tx("a", "1")
+    forged = TxEnvelope(good.payload, good.signer, bytes(64))
+    m.preverify([good, forged])
+    assert len(m) == 0
+    assert cache.verifications == 2 and good in cache and forged not in cache
+    assert [a.code for a in m.admit([good], never)] == [AckCode.ACCEPTED]
+    assert cache.verifications == 2  # admission looked the verified one up
+    with pytest.raises(AdmissionError, match="signature does not verify"):
+        m.admit([forged], never)

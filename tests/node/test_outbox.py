@@ -1,0 +1,45 @@
+"""Peer outbox: urgent items leave at the next flush, lazy ones ride along or wait for a forced one."""
+
+from __future__ import annotations
+
+import asyncio
+
+from baaskit.node.transport import _CONSENSUS, _SIG, _TX, Outbox, TransportStats
+
+
+def test_lazy_items_wait_for_an_urgent_one_or_a_forced_flush() -> None:
+    async def scenario() -> None:
+        box = Outbox(100, TransportStats())
+        box.put(_SIG, "sig", 150, urgent=False)
+        box.put(_TX, "tx", 400, urgent=False)
+        box.flush()
+        assert not box._ready.is_set()  # nothing urgent: the writer sleeps
+        box.flush(force=True)
+        assert box._ready.is_set() and len(box) == 2
+
+    asyncio.run(scenario())
+
+
+def test_an_urgent_item_takes_the_lazy_ones_in_the_same_frame() -> None:
+    from baaskit.wire.v1 import types_pb2
+
+    async def scenario() -> None:
+        stats = TransportStats()
+        box = Outbox(100, stats)
+        box.put(_SIG, types_pb2.HeaderSignature(height=3), 150, urgent=False)
+        box.put(_TX, types_pb2.TxEnvelope(payload=b"p"), 100, urgent=False)
+        box.put(_CONSENSUS, b"vote", 4)
+        box.flush()
+        assert box._ready.is_set()
+        frame = box.take_frame()
+        assert list(frame.consensus) == [b"vote"]
+        assert [t.payload for t in frame.txs] == [b"p"]
+        assert [s.height for s in frame.header_signatures] == [3]
+        assert len(box) == 0 and stats.messages_sent == 3
+        # The urgency went out with that frame: a later lazy item does not wake the writer.
+        box._ready.clear()
+        box.put(_SIG, types_pb2.HeaderSignature(height=4), 150, urgent=False)
+        box.flush()
+        assert not box._ready.is_set()
+
+    asyncio.run(scenario())
