@@ -64,10 +64,13 @@ from .view_change import (
 
 M = TypeVar("M", bound=Message)
 
-
-
 # Commits in one view, in checkpoint intervals, after which the request timer is back to its base.
 STEADY_COMMITS = 4
+# Request timer (docs/consensus.md, "Request timer"): a backup that keeps seeing commit quorums
+# for new seqs of its view while its own in-order delivery is stuck on a hole may wait this many
+# request timeouts for the hole to fill before it suspects the primary anyway.
+STALL_FACTOR = 4
+
 
 class Replica:
     def __init__(
@@ -95,7 +98,14 @@ class Replica:
         self._cp = Checkpoints()
         self._next_seq = 1
         self._vc = ViewChanges()
+        # The request timer. ``_idle``: ticks with work held and no evidence of progress in this
+        # view (a seq delivered in order, or a commit quorum for a new seq of this view).
+        # ``_stalled``: ticks with work held and no seq delivered in order (bounds a primary
+        # that commits later seqs but withholds one). ``_quorums_seen``: seqs of this view
+        # whose commit quorum already reset ``_idle`` once.
         self._idle = 0
+        self._stalled = 0
+        self._quorums_seen: set[int] = set()
         # Request-timer growth: each view change this replica takes part in doubles the next
         # limit (capped); sustained progress in one view resets it. A primary that is
         # merely slow under load is then not deposed again and again, while a crashed primary
@@ -221,10 +231,17 @@ class Replica:
             pass
         elif not self.is_primary and (self._requests_pending or self._log.has_work()):
             self._idle += 1
-            if self._idle >= self._request_timeout_limit():
+            self._stalled += 1
+            limit = self._request_timeout_limit()
+            if self._idle >= limit:
                 self._start_view_change(self._view + 1, "request timeout")
+            elif self._stalled >= STALL_FACTOR * limit:
+                hole = self._log.last_committed + 1
+                self._start_view_change(
+                    self._view + 1, f"request timeout (seq {hole} undecided, later seqs commit)"
+                )
         else:
-            self._idle = 0
+            self._idle = self._stalled = 0
         return self._flush()
 
     def requests_pending(self, pending: bool) -> Ready:
@@ -391,7 +408,13 @@ class Replica:
         if stored is False:
             kind = type(vote).__name__.lower()
             self._evidence_against(vote.replica, "equivocation", f"{kind}s for seq {vote.seq}")
-        elif stored and not self._in_vc:
+            return
+        if stored and isinstance(vote, Commit):
+            slot = self._log.slot(vote.seq)
+            agreeing = sum(1 for c in slot.commits.values() if c.digest == vote.digest)
+            if agreeing >= self._q.committed_local:
+                self._progress_seen(vote.seq)  # even if we lack the pre-prepare
+        if stored and not self._in_vc:
             self._advance(self._log.slot(vote.seq))
 
     def _send_prepare(self, slot: Slot) -> None:
@@ -432,6 +455,8 @@ class Replica:
         return self._q.prepared if self._bugs.weak_commit_quorum else self._q.committed_local
 
     def _decide(self, pp: PrePrepare, commits: tuple[Commit, ...]) -> None:
+        if pp.view == self._view:
+            self._progress_seen(pp.seq)
         if self._log.decide(pp, commits):
             proof = encode_message(CommitCertificate(pp, commits, self._me))
             self._persist(Record(RecordKind.COMMITTED, pp.seq, pp.view, proof))
@@ -452,11 +477,19 @@ class Replica:
             self._evidence_against(pp.replica, "equivocation", f"committed batch at {pp.seq}")
         self._decide(pp, cc.commits)
 
+    def _progress_seen(self, seq: int) -> None:
+        """2f+1 replicas committed ``seq`` in our current view (f+1 of them honest, so the
+        primary cannot fake it): the primary is making progress, even if we cannot deliver
+        ``seq`` yet (a lower seq is missing here). Resets the request timer once per seq."""
+        if seq not in self._quorums_seen:
+            self._quorums_seen.add(seq)
+            self._idle = 0
+
     def _drain_commits(self) -> None:
         delivered = self._log.deliverable()
         if delivered:
             self._out.committed.extend(delivered)
-            self._idle = self._vc.failures = 0
+            self._idle = self._stalled = self._vc.failures = 0
             self._commits_in_view += len(delivered)
             if self._commits_in_view >= STEADY_COMMITS * self._c.checkpoint_interval:
                 self._request_timeouts = 0
@@ -505,13 +538,14 @@ class Replica:
             Record(RecordKind.STABLE_CHECKPOINT, st.seq, 0, encode_checkpoint_proof(st.proof))
         )
         self._log.collect_through(st.seq)
+        self._quorums_seen = {s for s in self._quorums_seen if s > st.seq}
         self._out.forget_below = st.seq
         self._out.events.append(CheckpointStabilized(st.seq, st.state_digest))
         self._next_seq = max(self._next_seq, st.seq + 1)
         if self._log.last_committed < st.seq:
             # Everything up to st.seq is decided; the node fetches it instead of executing it.
             self._log.skip_to(st.seq)
-            self._idle = 0
+            self._idle = self._stalled = 0
             self._drain_commits()
             if st.seq > max(self._last_executed, self._cp.transfer_seq):
                 self._request_transfer(st.seq, st.state_digest, tuple(c.replica for c in st.proof))
@@ -534,7 +568,8 @@ class Replica:
             return
         self._view, self._in_vc = view, True
         self._log.slots = {}
-        self._vc.timer = self._idle = 0
+        self._quorums_seen = set()
+        self._vc.timer = self._idle = self._stalled = 0
         self._request_timeouts += 1  # whatever the reason: the next view gets a longer request timer
         st = self._cp.stable
         prepared = self._log.prepared_above(st.seq)
@@ -599,7 +634,9 @@ class Replica:
 
     def _install(self, nv: NewView, data: bytes, plan: NewViewPlan) -> None:
         old_slots = self._log.slots if nv.view == self._view else {}
-        self._view, self._in_vc, self._idle = nv.view, False, 0
+        if nv.view != self._view:
+            self._quorums_seen = set()
+        self._view, self._in_vc, self._idle, self._stalled = nv.view, False, 0, 0
         self._commits_in_view = 0
         self._vc.installed(nv.view, data)
         self._persist(Record(RecordKind.VIEW, 1, nv.view, b"\x00"))

@@ -1,0 +1,227 @@
+"""The request timer: a backup suspects the primary only without evidence of progress in its view.
+
+Each test drives a 4-replica cluster in rounds (deliver what is in flight, tick everyone, let the
+primary propose) while a network filter holds back or drops chosen messages. Request timeout 4
+ticks, status gossip every 2 ticks, a window large enough that no checkpoint hides the effect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from baaskit.consensus import (
+    ClusterConfig,
+    Commit,
+    Prepare,
+    PrePrepare,
+    Replica,
+    decode_message,
+)
+from baaskit.consensus.types import CommitCertificate
+from tests.harness.cluster import Cluster, Envelope
+from tests.harness.schedule import converge
+
+TIMEOUT = 4  # request_timeout_ticks
+STALL_FACTOR = 4  # consensus.replica.STALL_FACTOR (checked below)
+
+Hold = Callable[[Envelope], bool]
+
+
+def make_cluster() -> Cluster:
+    return Cluster(
+        ClusterConfig(
+            4,
+            "timer",
+            checkpoint_interval=16,
+            watermark_window=64,
+            view_change_timeout_ticks=4,
+            request_timeout_ticks=TIMEOUT,
+            status_interval_ticks=2,
+            max_timeout_doublings=2,
+        )
+    )
+
+
+def seq_of(data: bytes) -> int | None:
+    msg = decode_message(data)
+    if isinstance(msg, PrePrepare | Prepare | Commit):
+        return msg.seq
+    if isinstance(msg, CommitCertificate):
+        return msg.pre_prepare.seq
+    return None
+
+
+def round_(
+    c: Cluster, hold: Hold | None = None, drop: Hold | None = None, submit: bool = True
+) -> None:
+    """One round: deliver everything in flight except what ``hold`` keeps back (it stays in
+    flight) or ``drop`` loses, tick every replica, submit a request, let the primary propose."""
+    batch, c.inflight = c.inflight, []
+    held: list[Envelope] = []
+    for env in batch:
+        if drop is not None and drop(env):
+            continue
+        if hold is not None and hold(env):
+            held.append(env)
+            continue
+        c.inflight.append(env)
+        c.deliver(len(c.inflight) - 1)
+    c.inflight.extend(held)
+    c.tick()
+    if submit:
+        c.submit()
+    c.pump()
+
+
+def replica(c: Cluster, r: int) -> Replica:
+    rep = c.nodes[r].replica
+    assert rep is not None
+    return rep
+
+
+def executed_everywhere(c: Cluster, rids: list[int]) -> bool:
+    return all(set(c.submitted) <= c.nodes[r].app.executed_set for r in rids)
+
+
+def settle(c: Cluster, rids: list[int], rounds: int = 200) -> None:
+    for _ in range(rounds):
+        if executed_everywhere(c, rids):
+            return
+        round_(c, submit=False)
+    raise AssertionError("requests did not execute")
+
+
+def test_stall_factor_matches_the_core() -> None:
+    from baaskit.consensus import replica as replica_module
+
+    assert replica_module.STALL_FACTOR == STALL_FACTOR
+
+
+def test_a_backup_missing_one_seq_does_not_suspect_a_primary_that_is_committing() -> None:
+    """The false suspicion seen under load: backup 3 lacks everything for one seq (the frames
+    carrying them are late: dropped from a full outbox and not resent yet, or queued behind a
+    busy event loop), so it cannot deliver that seq nor any later one in order; meanwhile it
+    receives the pre-prepares, prepares and commit quorums of the later seqs of its view. With
+    the timer watching only in-order delivery it left view 0 alone after TIMEOUT ticks."""
+    c = make_cluster()
+    c.submit()
+    settle(c, [0, 1, 2, 3])
+    gap = replica(c, 0).next_sequence  # the next proposal's seq
+
+    def late(e: Envelope) -> bool:
+        return e.dst == 3 and seq_of(e.data) == gap
+
+    hole_rounds = 3 * TIMEOUT  # well past the request timeout, within the stall bound
+    for _ in range(hole_rounds):
+        round_(c, hold=late)
+    r3 = replica(c, 3)
+    assert r3.last_committed == gap - 1  # the hole is real: nothing delivered in order ...
+    assert replica(c, 1).last_committed >= gap + hole_rounds // 2  # ... while the others commit
+    assert (r3.view, r3.in_view_change) == (0, False)  # and backup 3 did not suspect anyone
+    settle(c, [0, 1, 2, 3])  # the late frames arrive: backup 3 fills the hole and catches up
+    assert all((replica(c, r).view, replica(c, r).in_view_change) == (0, False) for r in range(4))
+    assert c.nodes[3].app.executed == c.nodes[0].app.executed
+
+
+def test_commit_quorums_count_even_without_the_pre_prepare() -> None:
+    """Backup 3 misses the pre-prepares and prepares of several seqs in a row (only the commits
+    reach it): 2f+1 signed commits in its view still show that the primary makes progress."""
+    c = make_cluster()
+    c.submit()
+    settle(c, [0, 1, 2, 3])
+    first = replica(c, 0).next_sequence
+
+    def late(e: Envelope) -> bool:
+        seq = seq_of(e.data)
+        if e.dst != 3 or seq is None or seq < first:
+            return False
+        return seq == first or not isinstance(decode_message(e.data), Commit)
+
+    for _ in range(3 * TIMEOUT):
+        round_(c, hold=late)
+    r3 = replica(c, 3)
+    assert r3.last_committed == first - 1
+    assert (r3.view, r3.in_view_change) == (0, False)
+    settle(c, [0, 1, 2, 3])
+    assert all(replica(c, r).view == 0 for r in range(4))
+
+
+def test_a_hole_that_never_fills_is_still_suspected_within_the_stall_bound() -> None:
+    """A byzantine primary could commit later seqs while withholding one (nobody can execute
+    past it). Out-of-order commit quorums reset the request timer, but in-order delivery is
+    still watched with a limit of STALL_FACTOR x the request timeout: the primary is replaced."""
+    c = make_cluster()
+    c.submit()
+    settle(c, [0, 1, 2, 3])
+    gap = replica(c, 0).next_sequence
+
+    def withheld(e: Envelope) -> bool:  # the primary's pre-prepare for `gap` reaches nobody
+        msg = decode_message(e.data)
+        return isinstance(msg, PrePrepare) and msg.view == 0 and msg.seq == gap
+
+    rounds = 0
+    while not all(replica(c, r).view >= 1 for r in (1, 2, 3)):
+        round_(c, drop=withheld)
+        rounds += 1
+        assert rounds <= STALL_FACTOR * TIMEOUT + 2, "the backups never suspected the primary"
+    assert rounds > 2 * TIMEOUT  # the later seqs' commit quorums did reset the request timer
+    settle(c, [1, 2, 3])
+    converge(c)
+
+
+def test_a_crashed_primary_is_suspected_after_the_request_timeout() -> None:
+    c = make_cluster()
+    c.submit()
+    settle(c, [0, 1, 2, 3])
+    c.crash(0)
+    rounds = 0
+    while not all(replica(c, r).in_view_change or replica(c, r).view >= 1 for r in (1, 2, 3)):
+        round_(c)
+        rounds += 1
+        assert rounds <= TIMEOUT + 1
+    settle(c, [1, 2, 3])
+    assert all(replica(c, r).view >= 1 for r in (1, 2, 3))
+
+
+def test_pre_prepares_alone_are_not_progress() -> None:
+    """The pre-prepares of view 0 reach backup 1 only (relayed copies too): nothing can prepare.
+    Backups 2 and 3 time out; backup 1, which keeps receiving valid pre-prepares for new seqs,
+    must not be held in the view by them (it times out too, or joins by the f+1 rule)."""
+    c = make_cluster()
+    c.submit()
+    settle(c, [0, 1, 2, 3])
+
+    def only_to_1(e: Envelope) -> bool:
+        msg = decode_message(e.data)
+        return isinstance(msg, PrePrepare) and msg.view == 0 and e.dst != 1
+
+    rounds = 0
+    while not all(replica(c, r).view >= 1 for r in (1, 2, 3)):
+        round_(c, drop=only_to_1)
+        rounds += 1
+        assert rounds <= 3 * TIMEOUT, "the primary was not replaced"
+    settle(c, [0, 1, 2, 3])
+
+
+def test_pre_prepares_spread_so_that_none_prepares_are_not_progress() -> None:
+    """Each new seq's pre-prepare reaches exactly one of backups 1 and 2, none reaches 3: both 1
+    and 2 keep receiving valid pre-prepares for new seqs, yet nothing can prepare. If a
+    pre-prepare reset the request timer, only backup 3 would time out -- alone, stuck until the
+    primary's window filled (64 seqs); here all three leave and the primary is replaced."""
+    c = make_cluster()
+    c.submit()
+    settle(c, [0, 1, 2, 3])
+    owner: dict[int, int] = {}  # seq -> the one backup that may receive its pre-prepare
+
+    def spread(e: Envelope) -> bool:
+        msg = decode_message(e.data)
+        if not isinstance(msg, PrePrepare) or msg.view != 0 or e.dst == 0:
+            return False
+        return e.dst == 3 or owner.setdefault(msg.seq, 1 + msg.seq % 2) != e.dst
+
+    rounds = 0
+    while not all(replica(c, r).view >= 1 for r in (1, 2, 3)):
+        round_(c, drop=spread)
+        rounds += 1
+        assert rounds <= 3 * TIMEOUT, "the primary was not replaced"
+    settle(c, [0, 1, 2, 3])
