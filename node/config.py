@@ -39,7 +39,7 @@ TUNING_DEFAULTS: dict[str, int] = {
     # Blocks small enough to commit well inside the request timeout on a loaded machine; the
     # per-block cost (~10 ms CPU per node) is then ~20 us per transaction.
     "max_batch_txs": 500,
-    "batch_delay_ms": 5,
+    "batch_delay_ms": 2,
     "max_inflight": 4,  # proposals the primary has in flight (pipelining depth)
     # Back-pressure: past a few seconds of backlog a client gets RESOURCE_EXHAUSTED (retry later)
     # instead of a queue whose latency grows without bound.

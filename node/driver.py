@@ -51,7 +51,7 @@ from .certificates import CertificateCollector
 from .executor import BlockExecutor, ExecutedBlock, ExecutionError
 from .mempool import Mempool
 from .metrics import EVIDENCE, CpuMeter, Metrics
-from .proposal import ProposalError, decode_proposal, encode_proposal, is_null
+from .proposal import Proposal, ProposalError, encode_proposal, is_null
 from .service import CommitWatch
 from .storage import KVStore
 from .ticker import BlockClock, monotonic_ms, now_ms
@@ -76,7 +76,7 @@ RESEND_MAX = 5_000
 @dataclass(frozen=True)
 class DriverParams:
     max_batch_txs: int = 500
-    batch_delay_ms: int = 5
+    batch_delay_ms: int = 2
     max_inflight: int = 4
     block_time_skew_ms: int = 10_000
     catchup_lag: int = 8  # peers' header votes this far above us -> fetch certified blocks
@@ -119,6 +119,7 @@ class Driver:
         self._p = params
         self._catch_up = catch_up
         self._cpu = CpuMeter(metrics)
+        self._cpu.count_gc()
         self._clock = BlockClock(executor.last_time_ms())
         self._items: deque[tuple[Any, ...]] = deque()
         self._has_items = asyncio.Event()
@@ -302,7 +303,9 @@ class Driver:
             envelopes = self._retry[: self._p.max_batch_txs]
             self._retry = self._retry[len(envelopes) :]
             envelopes += self._mempool.take(self._p.max_batch_txs - len(envelopes))
-            payload = encode_proposal(self._clock.next(), envelopes, view=r.view, proposer=self.me)
+            time_ms = self._clock.next()
+            payload = encode_proposal(time_ms, envelopes, view=r.view, proposer=self.me)
+            self._executor.proposals.remember(payload, Proposal(time_ms, tuple(envelopes), r.view, self.me))
             ready = r.propose(Batch(payload))
             if ready.rejected is not None:
                 self._retry = envelopes + self._retry
@@ -378,7 +381,7 @@ class Driver:
                 log.warning("evidence against member %d: %s (%s)", ev.replica, ev.kind, ev.detail)
         for ev in ready.events:
             if isinstance(ev, BatchCarriedOver):
-                self._mempool.mark_inflight(_tx_ids(ev.batch.payload))
+                self._mempool.mark_inflight(self._tx_ids(ev.batch.payload))
         if any(isinstance(ev, ViewChanged) for ev in ready.events) and self.replica.is_primary:
             self._post(("kick",))
         return EMPTY
@@ -466,6 +469,13 @@ class Driver:
             log.warning("caught up from height %d to %d", before, height)
         return height
 
+    def _tx_ids(self, payload: bytes) -> list[bytes]:
+        if is_null(payload):
+            return []
+        with contextlib.suppress(ProposalError):
+            return [e.tx_id for e in self._executor.proposals.decode(payload).envelopes]
+        return []
+
     def _committed_ids(self, lo: int, hi: int) -> list[bytes]:
         ids: list[bytes] = []
         for h in range(lo, hi + 1):
@@ -475,10 +485,3 @@ class Driver:
         self._watch.committed(ids)
         return ids
 
-
-def _tx_ids(payload: bytes) -> list[bytes]:
-    if is_null(payload):
-        return []
-    with contextlib.suppress(ProposalError):
-        return [e.tx_id for e in decode_proposal(payload).envelopes]
-    return []

@@ -33,7 +33,7 @@ from baaskit.wire.v1 import api_pb2, types_pb2
 
 from .certificates import BlockCertificate, CertificateDecodeError, HeaderSignature
 from .metrics import BLOCKS, TXS, TXS_SKIPPED, Metrics
-from .proposal import ProposalError, decode_proposal, is_null
+from .proposal import ProposalError, RecentProposals, is_null
 from .storage.interface import Store, StoredBlock, StoreError
 from .verified import VerifiedTxCache
 
@@ -142,6 +142,7 @@ class BlockExecutor:
         metrics: Metrics | None = None,
         proof_cache_blocks: int = 16,
         verified: VerifiedTxCache | None = None,
+        proposals: RecentProposals | None = None,
     ) -> None:
         keys = genesis.member_keys()
         if member_index not in keys:
@@ -158,6 +159,7 @@ class BlockExecutor:
         self._tree_cap = proof_cache_blocks
         self._last_header: BlockHeader | None = None
         self._verified = verified  # decoded txs from admission/validation: decode once per node
+        self._proposals = proposals if proposals is not None else RecentProposals()  # ditto, batches
 
     # -- genesis and chain position ------------------------------------------------------------
 
@@ -167,6 +169,11 @@ class BlockExecutor:
             return self._store.init_genesis(self._genesis, [])  # checks it is the same genesis
         writes = self._app.init_chain(self._store.state_reader(), self._genesis.app_state)
         return self._store.init_genesis(self._genesis, writes)
+
+    @property
+    def proposals(self) -> RecentProposals:
+        """Recently seen batches, decoded once (shared with validation and the proposer)."""
+        return self._proposals
 
     @property
     def last_height(self) -> int:
@@ -206,7 +213,7 @@ class BlockExecutor:
             envelopes: tuple[TxEnvelope, ...] = ()
         else:
             try:
-                proposal = decode_proposal(payload)
+                proposal = self._proposals.decode(payload)
             except ProposalError as exc:
                 raise ExecutionError(f"committed batch at height {height} does not decode: {exc}") from None
             # Validators check time > the previous proposal's; a null block in between (time =

@@ -3,7 +3,9 @@ thread CPU clock."""
 
 from __future__ import annotations
 
+import gc
 import time
+from collections.abc import Callable
 
 # Names every node reports (always present in a snapshot, even at zero).
 FSYNCS = "fsyncs"  # sync=True write batches (blocks, certificates, consensus record groups)
@@ -56,6 +58,9 @@ class Metrics:
         return {name: self._counts[name] for name in sorted(self._counts)}
 
 
+_GC_HOOKS: list[Callable[[str, dict[str, int]], None]] = []
+
+
 class CpuMeter:
     """CPU time of the event-loop thread spent per named stage, in microseconds (counters named
     `cpu_us_<stage>`). Measured with time.thread_time, so waiting (fsync, other processes on the
@@ -68,6 +73,25 @@ class CpuMeter:
 
     def section(self, stage: str) -> _Section:
         return _Section(self._metrics, "cpu_us_" + stage)
+
+    def count_gc(self) -> None:
+        """Also count the cyclic garbage collector's CPU as `cpu_us_gc` (it overlaps the stages
+        during which a collection ran)."""
+        started = [0.0]
+
+        def callback(phase: str, info: dict[str, int]) -> None:
+            if phase == "start":
+                started[0] = time.thread_time()
+            elif started[0]:
+                self._metrics.incr("cpu_us_gc", int((time.thread_time() - started[0]) * 1e6))
+                self._metrics.incr(f"gc_collections_gen{info.get('generation', 0)}")
+
+        # One node per process: a newer meter replaces the older one's hook (tests make many).
+        for old in _GC_HOOKS:
+            if old in gc.callbacks:
+                gc.callbacks.remove(old)
+        _GC_HOOKS[:] = [callback]
+        gc.callbacks.append(callback)
 
     def thread_total(self) -> dict[str, int]:
         return {"cpu_us_thread": int((time.thread_time() - self._start) * 1e6)}

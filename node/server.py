@@ -112,7 +112,9 @@ async def _serve(
     me = cfg.member
     enrolled = genesis.enrolled_keys()
     mempool = Mempool(cfg.mempool_capacity, cache, enrolled, genesis.chain_id, metrics)
-    validator = ProposalValidator(genesis.chain_id, cache, enrolled, store, max_txs=cfg.max_batch_txs, metrics=metrics)
+    validator = ProposalValidator(
+        genesis.chain_id, cache, enrolled, store, max_txs=cfg.max_batch_txs, metrics=metrics, proposals=executor.proposals
+    )
     collector = CertificateCollector(genesis, metrics)
     hub = SubscriptionHub()
     watch = CommitWatch()

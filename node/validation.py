@@ -16,7 +16,7 @@ from typing import Protocol
 from baaskit.tx import TxError, decode_payload
 
 from .metrics import PROPOSALS_REJECTED, Metrics
-from .proposal import ProposalError, decode_proposal, is_null
+from .proposal import ProposalError, RecentProposals, is_null
 from .verified import VerifiedTxCache
 
 
@@ -41,8 +41,10 @@ class ProposalValidator:
         store: CommittedIndex,
         max_txs: int | None = None,
         metrics: Metrics | None = None,
+        proposals: RecentProposals | None = None,
     ) -> None:
         self._chain_id = chain_id
+        self._proposals = proposals if proposals is not None else RecentProposals()
         self._cache = cache
         self._enrolled = frozenset(enrolled)
         self._store = store
@@ -87,7 +89,7 @@ class ProposalValidator:
         if is_null(payload):
             return None
         try:
-            proposal = decode_proposal(payload)
+            proposal = self._proposals.decode(payload)
         except ProposalError as exc:
             return f"undecodable proposal: {exc}"
         if view is not None and proposal.view != view:

@@ -36,7 +36,7 @@ def test_loads_with_defaults_and_resolved_paths(cfg_path: Path, net: ConsortiumP
     cfg_path.write_text(text[: text.index("[tuning]")])
     cfg = load_config(cfg_path)
     assert cfg.tick_ms == TUNING_DEFAULTS["tick_ms"] == 50
-    assert (cfg.max_batch_txs, cfg.batch_delay_ms, cfg.mempool_capacity) == (500, 5, 20_000)
+    assert (cfg.max_batch_txs, cfg.batch_delay_ms, cfg.mempool_capacity) == (500, 2, 20_000)
     assert (cfg.max_request_bytes, cfg.max_txs_per_request, cfg.block_time_skew_ms) == (4 * 1024 * 1024, 10_000, 10_000)
     assert cfg.data_dir == cfg_path.parent / "data"
     assert cfg.genesis_path == net.genesis

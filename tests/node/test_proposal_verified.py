@@ -10,7 +10,13 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from baaskit.node.metrics import Metrics
-from baaskit.node.proposal import Proposal, ProposalError, decode_proposal, encode_proposal
+from baaskit.node.proposal import (
+    Proposal,
+    ProposalError,
+    RecentProposals,
+    decode_proposal,
+    encode_proposal,
+)
 from baaskit.node.verified import VerifiedTxCache
 from baaskit.tx import TxEnvelope
 from tests.budget import budget
@@ -119,3 +125,18 @@ def test_a_transaction_is_decoded_once_and_its_entry_leaves_the_cache_at_commit(
     assert cache.take(env) is tx  # the executor consumes it at commit
     assert cache.lookup(env) is None and len(cache) == 0
     assert cache.verifications == 1
+
+
+def test_recent_proposals_decode_once_and_match_whole_bytes() -> None:
+    envs = [CHAIN.tx("k", str(i)) for i in range(3)]
+    payload = encode_proposal(1_700_000_000_123, envs, view=2, proposer=1)
+    recent = RecentProposals(capacity=2)
+    first = recent.decode(payload)
+    assert first == decode_proposal(payload)
+    assert recent.decode(bytes(payload)) is first  # equal bytes, another object: same Proposal
+    other = encode_proposal(1_700_000_000_124, envs[:1])
+    assert recent.decode(other).envelopes == (envs[0],)
+    mine = Proposal(1, (envs[1],))
+    recent.remember(b"x", mine)  # capacity 2: the oldest entry goes
+    assert recent.decode(b"x") is mine
+    assert recent.decode(payload) is not first  # decoded again after eviction
