@@ -8,6 +8,7 @@ The pure decisions live in log.py, checkpoint.py, view_change.py, normal_case.py
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import TypeVar
@@ -70,6 +71,13 @@ STEADY_COMMITS = 4
 # for new seqs of its view while its own in-order delivery is stuck on a hole may wait this many
 # request timeouts for the hole to fill before it suspects the primary anyway.
 STALL_FACTOR = 4
+# Adaptive request timeout (docs/consensus.md, "Request timer"): the limit is never below
+# ADAPTIVE_FACTOR x the longest of the last GAP_SAMPLES gaps between evidence of progress in this
+# view, but that adaptive part never exceeds ADAPTIVE_CAP x request_timeout_ticks (so a primary
+# that paces its commits to stretch the estimate gains at most that factor).
+ADAPTIVE_FACTOR = 2
+ADAPTIVE_CAP = 4
+GAP_SAMPLES = 16
 
 
 class Replica:
@@ -106,6 +114,9 @@ class Replica:
         self._idle = 0
         self._stalled = 0
         self._quorums_seen: set[int] = set()
+        # Adaptive part of the request timer: the last GAP_SAMPLES non-zero values of ``_idle``
+        # at which evidence of progress in this view reset it (ticks).
+        self._gaps: deque[int] = deque(maxlen=GAP_SAMPLES)
         # Request-timer growth: each view change this replica takes part in doubles the next
         # limit (capped); sustained progress in one view resets it. A primary that is
         # merely slow under load is then not deposed again and again, while a crashed primary
@@ -168,6 +179,12 @@ class Replica:
     @property
     def in_view_change(self) -> bool:
         return self._in_vc
+
+    @property
+    def request_timeout(self) -> int:
+        """The current request-timer limit in ticks (base, doubled per view change taken
+        part in, raised to the recent gaps between commits of this view up to a cap)."""
+        return self._request_timeout_limit()
 
     @property
     def evidence_counts(self) -> Mapping[ReplicaId, int]:
@@ -235,7 +252,7 @@ class Replica:
             limit = self._request_timeout_limit()
             if self._idle >= limit:
                 self._start_view_change(self._view + 1, "request timeout")
-            elif self._stalled >= STALL_FACTOR * limit:
+            elif self._stalled >= self._stall_limit():
                 hole = self._log.last_committed + 1
                 self._start_view_change(
                     self._view + 1, f"request timeout (seq {hole} undecided, later seqs commit)"
@@ -290,6 +307,10 @@ class Replica:
             return self._reject(f"state_installed({seq}) below last executed {self._last_executed}")
         self._last_executed, self._state_digest = seq, state_digest
         if seq > self._log.last_committed:
+            # An installed (certified) state is in-order delivery by other means: progress,
+            # like a delivered seq (a replica catching up is not stalled behind a hole).
+            self._progress()
+            self._stalled = 0
             self._log.skip_to(seq)
             self._drain_commits()
         fresh = seq > self._cp.stable.seq and seq not in self._cp.own
@@ -483,20 +504,40 @@ class Replica:
         ``seq`` yet (a lower seq is missing here). Resets the request timer once per seq."""
         if seq not in self._quorums_seen:
             self._quorums_seen.add(seq)
-            self._idle = 0
+            self._progress()
+
+    def _progress(self) -> None:
+        """Evidence of progress in this view: reset the request timer, and remember how long
+        this gap was (the adaptive part of the limit)."""
+        if self._idle > 0:
+            self._gaps.append(self._idle)
+        self._idle = 0
 
     def _drain_commits(self) -> None:
         delivered = self._log.deliverable()
         if delivered:
             self._out.committed.extend(delivered)
+            self._progress()  # (in a view change _idle is 0: nothing is sampled)
             self._idle = self._stalled = self._vc.failures = 0
             self._commits_in_view += len(delivered)
             if self._commits_in_view >= STEADY_COMMITS * self._c.checkpoint_interval:
                 self._request_timeouts = 0
 
-    def _request_timeout_limit(self) -> int:
+    def _base_timeout_limit(self) -> int:
         shift = min(self._request_timeouts, self._c.max_timeout_doublings)
         return self._c.request_timeout_ticks << shift
+
+    def _request_timeout_limit(self) -> int:
+        """The base limit (doubled per view change taken part in), raised to ADAPTIVE_FACTOR x
+        the longest recent gap between evidence of progress in this view, that part capped."""
+        cap = ADAPTIVE_CAP * self._c.request_timeout_ticks
+        adaptive = min(ADAPTIVE_FACTOR * max(self._gaps, default=0), cap)
+        return max(self._base_timeout_limit(), adaptive)
+
+    def _stall_limit(self) -> int:
+        """In-order delivery is watched on the base limit, not the adaptive one (a withheld
+        seq is replaced as before); never shorter than the request timeout itself."""
+        return max(STALL_FACTOR * self._base_timeout_limit(), self._request_timeout_limit())
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -545,7 +586,8 @@ class Replica:
         if self._log.last_committed < st.seq:
             # Everything up to st.seq is decided; the node fetches it instead of executing it.
             self._log.skip_to(st.seq)
-            self._idle = self._stalled = 0
+            self._progress()
+            self._stalled = 0
             self._drain_commits()
             if st.seq > max(self._last_executed, self._cp.transfer_seq):
                 self._request_transfer(st.seq, st.state_digest, tuple(c.replica for c in st.proof))
@@ -569,6 +611,7 @@ class Replica:
         self._view, self._in_vc = view, True
         self._log.slots = {}
         self._quorums_seen = set()
+        self._gaps.clear()
         self._vc.timer = self._idle = self._stalled = 0
         self._request_timeouts += 1  # whatever the reason: the next view gets a longer request timer
         st = self._cp.stable
@@ -636,6 +679,7 @@ class Replica:
         old_slots = self._log.slots if nv.view == self._view else {}
         if nv.view != self._view:
             self._quorums_seen = set()
+            self._gaps.clear()
         self._view, self._in_vc, self._idle, self._stalled = nv.view, False, 0, 0
         self._commits_in_view = 0
         self._vc.installed(nv.view, data)

@@ -225,3 +225,152 @@ def test_pre_prepares_spread_so_that_none_prepares_are_not_progress() -> None:
         rounds += 1
         assert rounds <= 3 * TIMEOUT, "the primary was not replaced"
     settle(c, [0, 1, 2, 3])
+
+
+# ------------------------------------------------------------------ adaptive request timeout
+
+ADAPTIVE_FACTOR = 2  # consensus.replica.ADAPTIVE_FACTOR (checked below)
+ADAPTIVE_CAP = 4  # consensus.replica.ADAPTIVE_CAP: the adaptive limit is at most 4 x TIMEOUT
+
+
+def test_adaptive_constants_match_the_core() -> None:
+    from baaskit.consensus import replica as replica_module
+
+    assert replica_module.ADAPTIVE_FACTOR == ADAPTIVE_FACTOR
+    assert replica_module.ADAPTIVE_CAP == ADAPTIVE_CAP
+
+
+def steady(c: Cluster, rounds: int = 2 * TIMEOUT) -> None:
+    """Settle, then rounds with a request proposed every round (the pipeline is full)."""
+    c.submit()
+    settle(c, [0, 1, 2, 3])
+    for _ in range(rounds):
+        round_(c)
+
+
+def bursts(c: Cluster, gaps: list[int], late: Callable[[Envelope], bool]) -> None:
+    """Rounds in which the frames ``late`` selects are held back, released every ``gaps[i]``
+    rounds (the receiver sees the commits of several seqs at once, then nothing for a while)."""
+    for gap in gaps:
+        for _ in range(gap - 1):
+            round_(c, hold=late)
+        round_(c)
+
+
+def test_a_slow_backup_seeing_commits_in_bursts_does_not_suspect_the_primary() -> None:
+    """The soak10 false suspicion: under full load the commits reach a CPU-starved backup in
+    bursts, with gaps close to the request timeout (here TIMEOUT - 1 rounds); once its own
+    slowness makes one gap a little longer than the timeout, a fixed limit makes it leave the
+    view alone (nobody joins: it stays out of consensus until a cluster-wide view change).
+    With the limit adapted to the recent gaps (2 x the longest, capped) it waits."""
+    c = make_cluster()
+    steady(c)
+
+    def late(e: Envelope) -> bool:
+        return e.dst == 3
+
+    bursts(c, [TIMEOUT - 1] * 6 + [TIMEOUT + 1] + [TIMEOUT - 1] * 3 + [TIMEOUT + 2], late)
+    r3 = replica(c, 3)
+    assert r3.request_timeout == ADAPTIVE_FACTOR * (TIMEOUT + 2)
+    for r in range(4):
+        assert (replica(c, r).view, replica(c, r).in_view_change) == (0, False), r
+    settle(c, [0, 1, 2, 3])
+    assert all(replica(c, r).view == 0 for r in range(4))
+    assert c.nodes[3].app.executed == c.nodes[0].app.executed
+
+
+def test_the_adaptive_limit_comes_back_down_when_commits_are_steady_again() -> None:
+    c = make_cluster()
+    steady(c)
+    bursts(c, [TIMEOUT - 1, TIMEOUT + 1, TIMEOUT + 2], lambda e: e.dst == 3)
+    assert replica(c, 3).request_timeout > TIMEOUT
+    for _ in range(40):  # commits every round again: the long gaps leave the sample window
+        round_(c)
+    assert replica(c, 3).request_timeout == TIMEOUT
+
+
+def test_a_crashed_primary_after_bursty_load_is_suspected_within_the_cap() -> None:
+    """Every backup saw commits in bursts (limit adapted upwards); then the primary crashes.
+    The backups still leave the view within min(cap, 2 x the longest recent gap) ticks."""
+    c = make_cluster()
+    steady(c)
+
+    def late(e: Envelope) -> bool:
+        return e.src == 0
+
+    bursts(c, [TIMEOUT - 1, TIMEOUT + 1, TIMEOUT + 1, TIMEOUT + 1], late)
+    expected = ADAPTIVE_FACTOR * (TIMEOUT + 1)
+    assert all(replica(c, r).request_timeout == expected for r in (1, 2, 3))
+    c.crash(0)
+    rounds = last_commit = 0  # the commits already in the pipeline still complete
+    top = max(replica(c, r).last_committed for r in (1, 2, 3))
+    while not all(replica(c, r).in_view_change or replica(c, r).view >= 1 for r in (1, 2, 3)):
+        round_(c)
+        rounds += 1
+        if max(replica(c, r).last_committed for r in (1, 2, 3)) > top:
+            top, last_commit = max(replica(c, r).last_committed for r in (1, 2, 3)), rounds
+        assert rounds - last_commit <= expected + 1
+    assert rounds - last_commit > TIMEOUT  # the adapted limit was used, not the base one
+    settle(c, [1, 2, 3])
+    assert all(replica(c, r).view >= 1 for r in (1, 2, 3))
+
+
+def test_a_primary_pacing_its_commits_cannot_stretch_the_timeout_beyond_the_cap() -> None:
+    """A byzantine primary may commit just before each limit so that the next limit grows (a
+    commit every 2 x the previous gap), then go silent: the limit stops at ADAPTIVE_CAP x the
+    base, and the silent primary is suspected within it."""
+    c = make_cluster()
+    steady(c)
+
+    def paced(e: Envelope) -> bool:
+        return e.src == 0
+
+    cap = ADAPTIVE_CAP * TIMEOUT
+    gaps = [3, 5, 9, 15, 15, 15]  # each just under the limit the previous gaps allow
+    bursts(c, gaps, paced)
+    assert all(replica(c, r).view == 0 and not replica(c, r).in_view_change for r in range(4))
+    assert all(replica(c, r).request_timeout == cap for r in (1, 2, 3))
+
+    def silent(e: Envelope) -> bool:
+        return e.src == 0
+
+    rounds = 0
+    while not all(replica(c, r).view >= 1 for r in (1, 2, 3)):
+        round_(c, drop=silent)
+        rounds += 1
+        assert rounds <= cap + 1 + 2 * TIMEOUT, "the silent primary was not replaced"
+    settle(c, [0, 1, 2, 3])
+
+
+def test_a_silent_primary_of_a_steady_cluster_is_suspected_after_the_base_timeout() -> None:
+    c = make_cluster()
+    steady(c)
+    assert all(replica(c, r).request_timeout == TIMEOUT for r in (1, 2, 3))
+    rounds = 0
+    while not all(replica(c, r).in_view_change or replica(c, r).view >= 1 for r in (1, 2, 3)):
+        round_(c, drop=lambda e: e.src == 0)
+        rounds += 1
+        assert rounds <= TIMEOUT + 1
+    settle(c, [0, 1, 2, 3])
+
+
+def test_a_backup_catching_up_by_state_transfer_counts_the_installed_state_as_progress() -> None:
+    """Backup 3 receives none of its view's frames (they queue behind its busy event loop); the
+    node keeps it up by fetching certified blocks and installing them (node/catchup.py), i.e.
+    ``state_installed`` at a higher height every few ticks. That height was committed by 2f+1
+    replicas: it is in-order delivery by other means, so the replica does not leave the view."""
+    c = make_cluster()
+    steady(c)
+    node3, donor = c.nodes[3], c.nodes[0]
+    for _ in range(2 * TIMEOUT):  # an install every TIMEOUT - 1 ticks, no frames in between
+        for _ in range(TIMEOUT - 2):
+            round_(c, hold=lambda e: e.dst == 3)
+        seq = donor.app.last_executed
+        assert seq > replica(c, 3).last_committed
+        node3.app.copy_from(donor.app, seq)
+        node3.known_done.update(node3.app.executed_set)
+        c.call(3, replica(c, 3).state_installed(seq, node3.app.digest))
+    r3 = replica(c, 3)
+    assert (r3.view, r3.in_view_change) == (0, False)
+    settle(c, [0, 1, 2, 3])
+    assert all(replica(c, r).view == 0 for r in range(4))
