@@ -197,13 +197,15 @@ class Mempool:
         Returns how many were added. Stops adding when full (the sender still holds them)."""
         added = 0
         for envelope in envelopes:
+            tx_id = envelope.tx_id
+            # Known or committed first: a copy that arrives late (lazily forwarded, re-sent) must
+            # not cost an Ed25519 verification (the cache entry left at commit).
+            if tx_id in self or is_committed(tx_id):
+                continue
             if self._reason(envelope) is not None:
                 self.forwarded_rejected += 1
                 if self._metrics is not None:
                     self._metrics.incr(FORWARDED_REJECTED)
-                continue
-            tx_id = envelope.tx_id
-            if tx_id in self or is_committed(tx_id):
                 continue
             if self.free <= 0:
                 break

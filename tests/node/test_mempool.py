@@ -216,3 +216,16 @@ def test_preverify_fills_the_cache_and_admits_nothing() -> None:
     assert cache.verifications == 2  # admission looked the verified one up
     with pytest.raises(AdmissionError, match="signature does not verify"):
         m.admit([forged], never)
+
+
+def test_late_forwarded_copies_cost_no_verification() -> None:
+    cache = VerifiedTxCache()
+    m = Mempool(10, cache, CHAIN.genesis.enrolled_keys(), CHAIN_ID, Metrics())
+    tx = CHAIN.tx("late", "1")
+    assert m.add_forwarded([tx], never) == 1 and cache.verifications == 1
+    assert m.add_forwarded([tx], never) == 0  # pending already
+    m.take(1)
+    m.remove_committed([tx.tx_id])
+    cache.forget([tx])  # what the executor does at commit
+    assert m.add_forwarded([tx], lambda tx_id: tx_id == tx.tx_id) == 0  # committed meanwhile
+    assert cache.verifications == 1 and len(m) == 0
