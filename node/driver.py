@@ -137,6 +137,7 @@ class Driver:
         self._ticks = 0
         self._peer_top = 0  # highest height a valid-looking peer header vote named
         self._last_catchup_ms = 0
+        self._arrival_ms: int | None = None  # when the earliest frame of this round arrived
         self.last_commit_ms = 0
 
     # ---- inputs (called from other tasks) ------------------------------------------------
@@ -145,7 +146,7 @@ class Driver:
         while len(self._items) >= FRAME_QUEUE_LIMIT:
             self._space.clear()
             await self._space.wait()
-        self._post(("frame", sender, frame))
+        self._post(("frame", sender, frame, now_ms()))
 
     async def on_tick(self) -> None:
         self._post(("tick",))
@@ -197,6 +198,11 @@ class Driver:
             ready = EMPTY
             ticks = 0
             forwarded: list[peer_pb2.PeerFrame] = []
+            # Proposals are checked against the clock when their frames ARRIVED: a node whose
+            # loop lags (frames queued for seconds) must not blame an honest primary's block
+            # time for its own backlog.
+            arrivals = [item[3] for item in batch if item[0] == "frame"]
+            self._arrival_ms = min(arrivals) if arrivals else None
             for item in batch:
                 if item[0] == "tick":
                     # At most MAX_TICKS_PER_ROUND logical ticks per round: the timers follow real
@@ -401,7 +407,7 @@ class Driver:
             log.debug("not validating seq %d: already executed up to %d", v.seq, self._store.last_height())
             return EMPTY
         reason = self._validator.check(
-            v.seq, v.batch.payload, self._executor.last_time_ms(), now_ms(), self._p.block_time_skew_ms
+            v.seq, v.batch.payload, self._executor.last_time_ms(), self._arrival_ms or now_ms(), self._p.block_time_skew_ms
         )
         if reason is not None:
             log.warning("proposal at seq %d (view %d) is invalid: %s", v.seq, v.view, reason)
