@@ -106,22 +106,6 @@ class BlockCertificate:
         )
 
 
-class LocalBlock(Protocol):
-    """What add_local needs of an executor.ExecutedBlock."""
-
-    @property
-    def height(self) -> int: ...
-
-    @property
-    def header_hash(self) -> bytes: ...
-
-    @property
-    def member(self) -> int: ...
-
-    @property
-    def signature(self) -> bytes: ...
-
-
 class CertificateCollector:
     def __init__(self, genesis: Genesis, metrics: Metrics | None = None, window: int = 10_000) -> None:
         self._keys = genesis.member_keys()
@@ -148,7 +132,8 @@ class CertificateCollector:
             if divergent:
                 self._metrics.incr(DIVERGENT_HEADERS)
 
-    def add_local(self, block: LocalBlock) -> BlockCertificate | None:
+    def add_local(self, block: HeaderVote) -> BlockCertificate | None:
+        """Our own executed block (an executor.ExecutedBlock has the HeaderVote shape)."""
         self._ours[block.height] = block.header_hash
         self._top = max(self._top, block.height)
         votes = self._votes.setdefault(block.height, {})

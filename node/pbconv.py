@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from baaskit.tx import TxEnvelope
-from baaskit.wire.v1 import api_pb2, types_pb2
+from baaskit.wire.v1 import types_pb2
 
 from .storage import KVStore, StoredBlock
 
@@ -36,27 +34,3 @@ def certified_block(store: KVStore, height: int) -> types_pb2.CertifiedBlock | N
     if cert is not None:
         out.certificate.ParseFromString(cert)
     return out
-
-
-def tx_proof_to_pb(proof: Any) -> api_pb2.TxProof:
-    """executor.tx_proof(...) result -> api TxProof (accepts the protobuf itself, too)."""
-    if isinstance(proof, api_pb2.TxProof):
-        return proof
-    to_proto = getattr(proof, "to_proto", None)
-    if callable(to_proto):
-        msg = to_proto()
-        if isinstance(msg, api_pb2.TxProof):
-            return msg
-    cert = proof.certificate
-    cert_pb = cert.to_proto() if hasattr(cert, "to_proto") else types_pb2.BlockCertificate.FromString(cert)
-    return api_pb2.TxProof(
-        tx=envelope_to_pb(proof.envelope),
-        height=proof.height,
-        index=proof.index,
-        tx_count=proof.tx_count,
-        tx_path=list(proof.tx_path),
-        result=proof.result,
-        result_path=list(proof.result_path),
-        header=proof.header,
-        certificate=cert_pb,
-    )

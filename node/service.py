@@ -20,6 +20,7 @@ from baaskit.tx import TxEnvelope
 from baaskit.wire.v1 import api_pb2, types_pb2
 
 from . import pbconv
+from .executor import TxProofData
 from .grpc_errors import ApiError, admission_status
 from .mempool import AdmissionError, Mempool
 from .metrics import CpuMeter, Metrics
@@ -73,7 +74,7 @@ class NodeService:
         watch: CommitWatch,
         on_admitted: Callable[[list[TxEnvelope]], None],
         consensus_status: StatusSource,
-        tx_proof: Callable[[bytes], Any],
+        tx_proof: Callable[[bytes], TxProofData | None],
         ready: Callable[[], bool],
         runtime_counters: Callable[[], dict[str, int]] = dict,
         cpu: CpuMeter | None = None,
@@ -146,7 +147,7 @@ class NodeService:
         proof = self._tx_proof(tx_id)
         if proof is None:
             return None
-        return pbconv.tx_proof_to_pb(proof)
+        return proof.to_proto()
 
     def certified_block(self, height: int) -> types_pb2.CertifiedBlock | None:
         if height == 0:
