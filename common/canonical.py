@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 
 class CanonicalError(ValueError):
     """The value cannot be encoded canonically (a float, a non-string key, an unknown type)."""
@@ -66,13 +68,31 @@ def _reject_const(text: str) -> Any:
     raise CanonicalError(f"{text} is not allowed in canonical data")
 
 
-# Built once: json.dumps/json.loads with non-default options build a new coder on every call.
+# The reference coder, built once (json.dumps/json.loads with non-default options build a new
+# coder on every call). It defines the canonical bytes and every error.
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 _DECODER = json.JSONDecoder(parse_float=_reject_float, parse_constant=_reject_const)
+
+# The fast coder: orjson with sorted keys writes the same bytes as _ENCODER for every float-free
+# value it accepts (compact, UTF-8, the same escapes; keys sort by code point = by UTF-8 bytes);
+# tests/common/test_canonical.py checks that against the reference. It refuses what it cannot
+# write the same way (ints outside 64 bits, lone surrogates, nesting past 254), and then the
+# reference decides. It was ~15x faster on a notarization result (1 vs 16 us): canonical JSON was
+# a fifth of a node's CPU at full load.
+_FAST_OPTIONS = orjson.OPT_SORT_KEYS
 
 
 def dumps(value: Any) -> bytes:
     """Encode `value` canonically. Raises CanonicalError for data that has no canonical form."""
+    if _is_canonical(value):
+        try:
+            return orjson.dumps(value, option=_FAST_OPTIONS)
+        except orjson.JSONEncodeError:
+            pass  # the reference encoder gives the answer (bytes or the error)
+    return _reference_dumps(value)
+
+
+def _reference_dumps(value: Any) -> bytes:
     try:
         if not _is_canonical(value):
             _check(value, "$")
@@ -85,6 +105,24 @@ def dumps(value: Any) -> bytes:
 
 def loads(data: bytes) -> Any:
     """Decode canonical JSON; rejects floats and non-canonical encodings (so a hash is unambiguous)."""
+    # Fast path: accepted only if the parse holds no float (orjson also turns ints past 64 bits
+    # into floats) and re-encodes to exactly `data`. Anything else (an error, a float, other
+    # bytes) goes to the reference decoder, which accepts or explains.
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        if _is_canonical(value):
+            try:
+                if orjson.dumps(value, option=_FAST_OPTIONS) == data:
+                    return value
+            except orjson.JSONEncodeError:
+                pass
+    return _reference_loads(data)
+
+
+def _reference_loads(data: bytes) -> Any:
     try:
         value = _DECODER.decode(data.decode("utf-8"))
         # Parsed JSON holds only canonical types (floats were refused above), so re-encoding

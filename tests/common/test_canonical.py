@@ -12,7 +12,11 @@ from hypothesis import strategies as st
 from baaskit import canonical
 from tests.budget import budget
 
-scalars = st.none() | st.booleans() | st.integers() | st.text()
+# Integers around orjson's 64-bit limits and text from the whole of Unicode (controls, U+2028,
+# DEL, astral planes): where a fast encoder could differ from the reference one.
+wide_ints = st.integers() | st.sampled_from([2**63 - 1, 2**63, 2**64 - 1, 2**64, -(2**63), -(2**63) - 1, 10**30])
+any_text = st.text(st.characters(codec="utf-8")) | st.text(st.characters(max_codepoint=0x9F))
+scalars = st.none() | st.booleans() | wide_ints | any_text
 values = st.recursive(
     scalars,
     lambda inner: (
@@ -28,6 +32,33 @@ def test_round_trip(value: Any) -> None:
     data = canonical.dumps(value)
     assert canonical.loads(data) == value
     assert canonical.dumps(canonical.loads(data)) == data
+
+
+@settings(max_examples=budget(300))
+@given(values)
+def test_fast_path_writes_the_reference_bytes(value: Any) -> None:
+    """dumps/loads take orjson when it can; the stdlib reference coder defines the bytes."""
+    reference = canonical._reference_dumps(value)
+    assert canonical.dumps(value) == reference
+    assert canonical.loads(reference) == canonical._reference_loads(reference) == value
+
+
+@pytest.mark.parametrize("depth", [250, 260, 400])
+def test_deep_nesting_past_the_fast_coder_still_round_trips(depth: int) -> None:
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    data = canonical.dumps(value)
+    assert data == b"[" * depth + b"1" + b"]" * depth
+    assert canonical.loads(data) == value
+
+
+@pytest.mark.parametrize("number", [2**64, -(2**63) - 1, 10**40])
+def test_integers_past_64_bits_decode_as_integers(number: int) -> None:
+    data = canonical.dumps({"n": number})
+    assert data == b'{"n":' + str(number).encode() + b"}"
+    value = canonical.loads(data)
+    assert value == {"n": number} and type(value["n"]) is int
 
 
 @settings(max_examples=budget(200))
