@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -274,9 +275,27 @@ def memory_report(frames: int) -> Callable[[], None]:
     return report
 
 
+# Young-generation threshold of the cyclic GC in a node process (CPython's default is 700). A
+# node allocates a few container objects per tx and makes almost no cycles, so the default ran
+# ~65 collections/s at full load, and the full ones walked every cached decoded tx. Measured at
+# full load: GC CPU 7-8 -> ~1 us per tx per node, with the same RSS.
+GC_YOUNG_THRESHOLD = 10_000
+
+
+def tune_gc() -> None:
+    """Process-wide GC setting for a node (not done for in-process test nodes): objects alive
+    after start-up (modules, protobuf descriptors, gRPC) move to the permanent generation, which
+    collections never walk, and young collections run less often."""
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+
+
 def serve_forever(cfg: NodeConfig, verbose: bool = False) -> None:
     """Run until SIGTERM/SIGINT. Raises NodeStartError on start-up problems."""
     setup_logging(cfg.log_file, verbose)
+    tune_gc()
     profile_path = os.environ.get("BAASKIT_CPROFILE")
     if profile_path:
         import cProfile
