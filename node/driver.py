@@ -32,6 +32,7 @@ from baaskit.consensus import (
     BatchCarriedOver,
     BatchCommitted,
     MisbehaviourDetected,
+    Outbound,
     Ready,
     RecordKind,
     Replica,
@@ -343,12 +344,15 @@ class Driver:
     # ---- acting on outputs ---------------------------------------------------------------
 
     async def _process(self, ready: Ready) -> None:
+        # The records of every step (a pre-prepare, then the prepare our validation produced;
+        # a commit record, then the block it commits) are staged in the store and go to disk in
+        # ONE synced batch: the block's if this call executes one, else a group commit at the
+        # end. The steps' messages go to the transport only after that: persist before send.
+        unsent: list[Outbound] = []
         while not ready.empty:
             with self._cpu.section("persist"):
-                self._persist(ready)
-            with self._cpu.section("send"):
-                for out in ready.messages:
-                    self._transport.send_consensus(out.to, out.data)
+                self._stage(ready)
+            unsent += ready.messages
             follow = EMPTY
             follow = follow.merge(self._on_events(ready))
             with self._cpu.section("validate"):
@@ -356,6 +360,9 @@ class Driver:
                     follow = follow.merge(self._validate(v))
             # State transfer before executing (consensus/ready.py): committed seqs the installed
             # state already covers are then skipped by _execute instead of leaving a gap.
+            if ready.state_transfer:
+                self._persist_then_send(unsent)  # nothing stays staged across an await
+                unsent = []
             for st in ready.state_transfer:
                 follow = follow.merge(await self._state_transfer(st))
             with self._cpu.section("execute"):
@@ -364,14 +371,22 @@ class Driver:
             if ready.rejected is not None:
                 log.debug("replica refused: %s", ready.rejected)
             ready = follow
+        self._persist_then_send(unsent)
 
-    def _persist(self, ready: Ready) -> None:
+    def _stage(self, ready: Ready) -> None:
         if ready.persist or ready.forget_below is not None:
             records = [(rec.key, encode_record(rec)) for rec in ready.persist]
+            self._store.stage_consensus_records(records, ready.forget_below)
+
+    def _persist_then_send(self, messages: list[Outbound]) -> None:
+        with self._cpu.section("persist"):
             # Inline, not in a worker thread: a synced LevelDB batch takes ~0.2-0.4 ms on this
             # disk, while a thread hand-off waits for the GIL (up to the 5 ms switch interval
             # when this loop is busy), which put that wait into every vote's latency.
-            self._store.write_consensus_records(records, ready.forget_below)
+            self._store.flush_consensus_records()
+        with self._cpu.section("send"):
+            for out in messages:
+                self._transport.send_consensus(out.to, out.data)
 
     def _on_events(self, ready: Ready) -> Ready:
         for ev in ready.events:

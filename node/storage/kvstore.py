@@ -59,6 +59,8 @@ class KVStore:
         self._sync_batches = 0
         self._count_lock = threading.Lock()
         self._closed = False
+        self._staged_records: list[tuple[bytes, bytes]] = []  # see stage_consensus_records
+        self._staged_forget: int | None = None
         last = raw.get(keys.META_LAST_HEIGHT)
         try:
             self._last_height = keys.read_u64(last) if last is not None else 0
@@ -73,6 +75,14 @@ class KVStore:
     def _write(self, puts: Sequence[tuple[bytes, bytes]], deletes: Sequence[bytes] = (), sync: bool = True) -> None:
         if self._closed:
             raise StoreError("store is closed")
+        if sync and (self._staged_records or self._staged_forget is not None):
+            # Staged consensus records ride in this synced batch (and only in a synced one:
+            # an unsynced write would unstage them without making them durable).
+            staged_puts, staged_deletes = self._take_staged()
+            puts = [*puts, *staged_puts]
+            deletes = [*deletes, *staged_deletes]
+            if not puts and not deletes:
+                return
         self._raw.write(puts, deletes, sync)
         if sync:
             with self._count_lock:  # the runtime may group-commit records from a worker thread
@@ -263,7 +273,30 @@ class KVStore:
     ) -> None:
         """Many records in ONE sync batch (group commit). A later record with the same key
         supersedes the earlier one. With `forget_below`, sequence-bound records (key = kind byte +
-        u64 seq) with seq <= forget_below are deleted in the same batch."""
+        u64 seq) with seq <= forget_below are deleted in the same batch. Records staged before
+        are written in the same batch."""
+        self.stage_consensus_records(records, forget_below)
+        self.flush_consensus_records()
+
+    def stage_consensus_records(
+        self, records: Sequence[tuple[bytes, bytes]], forget_below: int | None = None
+    ) -> None:
+        """Hold records for the next SYNCED batch: a block's (commit_block) or
+        flush_consensus_records. Nothing that depends on them may leave the node before one of
+        those returns. This lets a block and the votes of the same driver step share one fsync."""
+        self._staged_records.extend(records)
+        if forget_below is not None:
+            self._staged_forget = forget_below if self._staged_forget is None else max(self._staged_forget, forget_below)
+
+    def flush_consensus_records(self) -> None:
+        """Write the staged records (one sync batch); nothing if none are staged."""
+        if self._staged_records or self._staged_forget is not None:
+            self._write([], [])
+
+    def _take_staged(self) -> tuple[list[tuple[bytes, bytes]], list[bytes]]:
+        """Puts and deletes of the staged consensus records (and forget_below), unstaged."""
+        records, forget_below = self._staged_records, self._staged_forget
+        self._staged_records, self._staged_forget = [], None
         deletes: list[bytes] = []
         if forget_below is not None:
             cut = len(keys.CONSENSUS)
@@ -277,9 +310,7 @@ class KVStore:
             if forget_below is not None and seq is not None and seq <= forget_below:
                 continue
             latest[keys.consensus_key(suffix)] = value
-        if not latest and not deletes:
-            return
-        self._write(list(latest.items()), deletes)
+        return list(latest.items()), deletes
 
     def load_consensus_records(self) -> list[bytes]:
         """Every stored consensus record value, in key order."""

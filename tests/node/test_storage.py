@@ -173,6 +173,25 @@ def test_consensus_records_group_commit_supersede_and_forget(store: KVStore) -> 
         store.write_consensus_records([(b"", b"x")])
 
 
+def test_staged_records_share_the_next_synced_batch(store: KVStore, chain: Chain) -> None:
+    """A driver step stages its votes; the block it executes carries them in ONE fsync."""
+    store.init_genesis(chain.genesis, [])
+    store.commit_block(_block(chain, 1, 2), [], _digest(1))
+    store.write_consensus_records([(bytes([2]) + keys.u64(1), b"old")])
+    n = store.sync_batches
+    store.stage_consensus_records([(bytes([3]) + keys.u64(1), b"commit-1"), (bytes([3]) + keys.u64(2), b"commit-2")], forget_below=1)
+    store.put_certificate(1, b"cert")  # unsynced: must not take (and lose) the staged records
+    assert store.load_consensus_records() == [b"old"]
+    store.commit_block(_block(chain, 2, 2), [], _digest(2))
+    assert store.sync_batches == n + 1  # block + records + forget: one fsync
+    assert store.load_consensus_records() == [b"commit-2"]  # seq 1 forgotten in the same batch
+    store.stage_consensus_records([(bytes([3]) + keys.u64(3), b"commit-3")])
+    store.flush_consensus_records()
+    store.flush_consensus_records()  # nothing staged: no fsync
+    assert store.sync_batches == n + 2
+    assert store.load_consensus_records() == [b"commit-2", b"commit-3"]
+
+
 def test_state_reader_serves_contract_overlays(store: KVStore, chain: Chain) -> None:
     store.init_genesis(chain.genesis, [(b"c/kv/b", b"2"), (b"c/kv/a", b"1"), (b"c/kx/z", b"9"), (b"c/kv/c", b"3")])
     view = StateView(Overlay(store.state_reader()), "kv")
