@@ -43,6 +43,25 @@ def test_fast_path_writes_the_reference_bytes(value: Any) -> None:
     assert canonical.loads(reference) == canonical._reference_loads(reference) == value
 
 
+class _Str(str):
+    pass
+
+
+@settings(max_examples=budget(200))
+@given(st.recursive(scalars | st.floats() | st.builds(_Str, st.text(max_size=3)) | st.just(b"x"),
+                    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner) | st.dictionaries(st.text(max_size=4) | st.integers(), inner, max_size=4),
+                    max_leaves=20))
+def test_type_walks_agree(value: Any) -> None:
+    assert canonical._is_canonical_recursive(value) == canonical._is_canonical_stack(value)
+
+
+def test_type_walk_past_the_recursion_limit() -> None:
+    value: Any = [1.5]
+    for _ in range(5000):
+        value = [value]
+    assert canonical._is_canonical(value) is False  # the stack walk found the float
+
+
 @pytest.mark.parametrize("depth", [250, 260, 400])
 def test_deep_nesting_past_the_fast_coder_still_round_trips(depth: int) -> None:
     value: Any = 1
