@@ -2,7 +2,7 @@
 
 Inputs: ``receive`` (bytes from a peer), ``propose`` (a client batch, primary only), ``tick``
 (one logical tick), ``validated`` / ``executed`` / ``state_installed`` (answers from the node) and
-``requests_pending``. Every call returns a ``Ready`` (see ready.py for the ordering rule).
+``requests_pending`` / ``peer_link`` (what the node knows). Every call returns a ``Ready`` (see ready.py for the ordering rule).
 The pure decisions live in log.py, checkpoint.py, view_change.py, normal_case.py and quorum.py.
 """
 
@@ -78,6 +78,11 @@ STALL_FACTOR = 4
 ADAPTIVE_FACTOR = 2
 ADAPTIVE_CAP = 4
 GAP_SAMPLES = 16
+# Lost link to the primary (docs/consensus.md, "Lost link to the primary"): a backup whose node
+# reported its link to the primary down suspects the primary after this many ticks with work held
+# and no evidence of progress, instead of the request-timer limit. A killed primary process is
+# the common failure; its peers see their streams break at once.
+LINK_LOSS_TICKS = 4
 
 
 class Replica:
@@ -125,6 +130,8 @@ class Replica:
         self._commits_in_view = 0
         self._status_timer = 0
         self._requests_pending = False
+        # Peers whose link the node reported down (peer_link); only membership is ever asked.
+        self._unreachable: set[ReplicaId] = set()
         self._evidence: dict[ReplicaId, int] = {}
         self._deferred: list[Record] = []  # planted bug vote_before_persist only
         self._out = ReadyBuilder()
@@ -250,7 +257,9 @@ class Replica:
             self._idle += 1
             self._stalled += 1
             limit = self._request_timeout_limit()
-            if self._idle >= limit:
+            if self.primary in self._unreachable and self._idle >= min(LINK_LOSS_TICKS, limit):
+                self._start_view_change(self._view + 1, "link to the primary lost")
+            elif self._idle >= limit:
                 self._start_view_change(self._view + 1, "request timeout")
             elif self._stalled >= self._stall_limit():
                 hole = self._log.last_committed + 1
@@ -259,6 +268,18 @@ class Replica:
                 )
         else:
             self._idle = self._stalled = 0
+        return self._flush()
+
+    def peer_link(self, peer: ReplicaId, up: bool) -> Ready:
+        """The node's link to `peer` came up, or dropped after being up (reported on changes).
+        Only shortens how long a backup waits for progress before suspecting the primary: it
+        never decides a vote, and evidence of progress still resets the wait."""
+        if not 0 <= peer < self._c.n or peer == self._me:
+            return self._reject(f"peer_link: no peer {peer}")
+        if up:
+            self._unreachable.discard(peer)
+        else:
+            self._unreachable.add(peer)
         return self._flush()
 
     def requests_pending(self, pending: bool) -> Ready:

@@ -131,6 +131,7 @@ class Driver:
         self._space = asyncio.Event()
         self._space.set()
         self._my_seqs: set[int] = set()  # seqs this node proposed, not yet executed
+        self._links_up: frozenset[int] = frozenset()  # peer links up at the last tick
         self._retry: list[TxEnvelope] = []  # taken from the mempool, proposal refused: propose first
         self._pending_since: int | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -248,8 +249,22 @@ class Driver:
             if pending != self._requests_pending:
                 self._requests_pending = pending
                 ready = ready.merge(self.replica.requests_pending(pending))
+            ready = ready.merge(self._report_links())
             return ready.merge(self.replica.tick())
         return EMPTY  # "kick": only proposes
+
+    def _report_links(self) -> Ready:
+        """Tell the replica which peer links dropped (after being up) or came back since the last
+        tick: a backup whose stream to the primary broke (the primary's process died) suspects
+        it after LINK_LOSS_TICKS without progress instead of the full request timeout."""
+        now_up = frozenset(self._transport.connected_peers())
+        ready = EMPTY
+        for peer in sorted(self._links_up - now_up):
+            ready = ready.merge(self.replica.peer_link(peer, up=False))
+        for peer in sorted(now_up - self._links_up):
+            ready = ready.merge(self.replica.peer_link(peer, up=True))
+        self._links_up = now_up
+        return ready
 
     def _resend_pending(self) -> None:
         """Backups re-send txs pending for a while to the primary (it may have missed them)."""

@@ -37,6 +37,7 @@ OPS = (
     + ("flush_from",) * 1
     + ("drop_to",) * 1
     + ("drop_from",) * 1
+    + ("link",) * 1
 )
 MAX_REQUESTS = 10
 LIVENESS_ROUNDS = 400
@@ -203,6 +204,12 @@ def _run(scenario: Scenario, bugs: PlantedBugs | None, liveness: bool) -> Cluste
             c.partition(None)
         elif op == "byz":
             c.byzantine_act(a, b)
+        elif op == "link":
+            # The node's report that its link to a peer dropped or came back. Arbitrary here,
+            # true or not: it may only change when a replica suspects the primary.
+            node = c.nodes[a % n]
+            if node.replica is not None and node.honest:
+                c.call(node.rid, node.replica.peer_link(b % n, up=bool(b & 0x80)))
         elif op in ("flush_to", "flush_from"):
             x = a % n
             i = 0
