@@ -108,25 +108,24 @@ class ProposalValidator:
         tx_ids: list[bytes] = []
         for i, envelope in enumerate(proposal.envelopes):
             tx_id = envelope.tx_id
-            where = f"transaction {i} ({tx_id.hex()[:16]}…)"
             if tx_id in seen:
-                return f"{where} appears twice in the proposal"
+                return f"{_where(i, tx_id)} appears twice in the proposal"
             seen.add(tx_id)
             known = self._cache.lookup(envelope)  # decoded and verified here before
             if known is None:
                 try:
                     tx = decode_payload(envelope, self._chain_id)
                 except TxError as exc:
-                    return f"{where}: {exc}"
+                    return f"{_where(i, tx_id)}: {exc}"
             if envelope.signer not in self._enrolled:
-                return f"{where}: signer is not enrolled"
+                return f"{_where(i, tx_id)}: signer is not enrolled"
             owner = self._owner.get(tx_id)
             if owner is not None and owner != seq:
-                return f"{where} is already in the proposal at sequence {owner}"
+                return f"{_where(i, tx_id)} is already in the proposal at sequence {owner}"
             if self._store.is_committed(tx_id):
-                return f"{where} is already committed"
+                return f"{_where(i, tx_id)} is already committed"
             if known is None and not self._cache.verify(envelope, tx):
-                return f"{where}: signature does not verify"
+                return f"{_where(i, tx_id)}: signature does not verify"
             tx_ids.append(tx_id)
         self._forget_seq(seq)  # a re-proposal at the same seq replaces the earlier one
         self._accepted[seq] = _Accepted(proposal.time_ms, tuple(tx_ids))
@@ -155,3 +154,8 @@ class ProposalValidator:
         """View change: accepted-but-uncommitted proposals no longer bind."""
         self._accepted.clear()
         self._owner.clear()
+
+
+def _where(index: int, tx_id: bytes) -> str:
+    """How a rejection names a transaction (built only when one is rejected)."""
+    return f"transaction {index} ({tx_id.hex()[:16]}…)"
