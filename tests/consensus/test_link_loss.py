@@ -7,36 +7,19 @@ LINK_LOSS_TICKS so the two bounds are told apart."""
 
 from __future__ import annotations
 
-from baaskit.consensus import ClusterConfig, Replica
 from baaskit.consensus.replica import LINK_LOSS_TICKS
-from tests.consensus.test_request_timer import round_, settle
+from tests.consensus.test_request_timer import make_cluster as make_timer_cluster
+from tests.consensus.test_request_timer import replica, round_, settle
 from tests.harness.cluster import Cluster
 
 TIMEOUT = 20
 
 
 def make_cluster() -> Cluster:
-    c = Cluster(
-        ClusterConfig(
-            4,
-            "link",
-            checkpoint_interval=16,
-            watermark_window=64,
-            view_change_timeout_ticks=4,
-            request_timeout_ticks=TIMEOUT,
-            status_interval_ticks=2,
-            max_timeout_doublings=2,
-        )
-    )
+    c = make_timer_cluster(request_timeout=TIMEOUT)
     c.submit()
     settle(c, [0, 1, 2, 3])
     return c
-
-
-def replica(c: Cluster, r: int) -> Replica:
-    rep = c.nodes[r].replica
-    assert rep is not None
-    return rep
 
 
 def report(c: Cluster, backups: tuple[int, ...], peer: int, up: bool) -> None:

@@ -27,7 +27,7 @@ STALL_FACTOR = 4  # consensus.replica.STALL_FACTOR (checked below)
 Hold = Callable[[Envelope], bool]
 
 
-def make_cluster() -> Cluster:
+def make_cluster(request_timeout: int = TIMEOUT) -> Cluster:
     return Cluster(
         ClusterConfig(
             4,
@@ -35,7 +35,7 @@ def make_cluster() -> Cluster:
             checkpoint_interval=16,
             watermark_window=64,
             view_change_timeout_ticks=4,
-            request_timeout_ticks=TIMEOUT,
+            request_timeout_ticks=request_timeout,
             status_interval_ticks=2,
             max_timeout_doublings=2,
         )
