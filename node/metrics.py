@@ -19,6 +19,9 @@ TXS_ADMITTED = "txs_admitted"
 TXS_REJECTED = "txs_rejected"
 FORWARDED_REJECTED = "forwarded_rejected"
 PROPOSALS_REJECTED = "proposals_rejected"
+# Proposals this replica did not vote on: their block time was too far behind its clock when it
+# got to them, i.e. it was lagging (node/validation.py ProposalValidator.behind_ms).
+PROPOSALS_ABSTAINED = "proposals_abstained"
 CERTIFICATES = "certificates"
 DIVERGENT_HEADERS = "divergent_headers"
 
@@ -34,6 +37,7 @@ KNOWN = (
     TXS_REJECTED,
     FORWARDED_REJECTED,
     PROPOSALS_REJECTED,
+    PROPOSALS_ABSTAINED,
     CERTIFICATES,
     DIVERGENT_HEADERS,
 )

@@ -5,6 +5,13 @@ within `skew_ms` of this replica's clock; and every transaction is structurally 
 chain, signed (verified once through the VerifiedTxCache), by an enrolled key, not yet committed,
 not repeated inside the batch, and not part of another accepted-but-uncommitted proposal at a
 different sequence number. The null batch (b"") is always valid.
+
+A block time further BEHIND this replica's clock than the skew allows is what a lagging replica
+sees (the proposal waited in the primary's outbox and in gRPC buffers while this replica was
+slow to read), so the driver asks `behind_ms` first and abstains instead of calling the primary
+faulty: it does not vote, and the seq reaches it as a commit certificate or by catch-up. A
+replica that is not lagging abstaining on a primary with a slow clock leaves that primary to the
+request timer of everyone. A block time AHEAD of the clock is always a rejection.
 """
 
 from __future__ import annotations
@@ -56,6 +63,18 @@ class ProposalValidator:
     @property
     def accepted_seqs(self) -> list[int]:
         return sorted(self._accepted)
+
+    def behind_ms(self, payload: bytes, now_ms: int, skew_ms: int) -> int | None:
+        """How far the proposal's block time is behind `now_ms`, if by more than `skew_ms`
+        (else None, also for a null or undecodable proposal: check() answers those)."""
+        if is_null(payload):
+            return None
+        try:
+            proposal = self._proposals.decode(payload)
+        except ProposalError:
+            return None
+        behind = now_ms - proposal.time_ms
+        return behind if behind > skew_ms else None
 
     def check(
         self,

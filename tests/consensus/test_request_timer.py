@@ -374,3 +374,19 @@ def test_a_backup_catching_up_by_state_transfer_counts_the_installed_state_as_pr
     assert (r3.view, r3.in_view_change) == (0, False)
     settle(c, [0, 1, 2, 3])
     assert all(replica(c, r).view == 0 for r in range(4))
+
+
+def test_a_backup_abstaining_on_a_seq_stays_in_the_view_and_gets_it_committed() -> None:
+    """A lagging node abstains on a stale proposal (does not answer validation): it must not
+    leave the view over it, and the seq still reaches it (commit certificate / retransmission)."""
+    c = make_cluster()
+    c.submit()
+    settle(c, [0, 1, 2, 3])
+    gap = replica(c, 0).next_sequence
+    c.nodes[3].abstain.add(gap)
+    for _ in range(3 * TIMEOUT):
+        round_(c)
+    settle(c, [0, 1, 2, 3])
+    assert all((replica(c, r).view, replica(c, r).in_view_change) == (0, False) for r in range(4))
+    assert replica(c, 3).last_committed >= gap
+    assert c.nodes[3].app.executed == c.nodes[0].app.executed

@@ -61,6 +61,9 @@ class Node:
     known_done: set[int] = field(default_factory=set)  # committed or executed request ids
     queue: deque[BatchCommitted | StateTransferRequested] = field(default_factory=deque)
     pending_flag: bool = False
+    # Seqs whose validation this node leaves unanswered (the node abstains, as a lagging node
+    # does on a stale proposal: node/validation.py behind_ms).
+    abstain: set[int] = field(default_factory=set)
 
     @property
     def honest(self) -> bool:
@@ -156,6 +159,8 @@ class Cluster:
                 ids = decode_requests(ev.batch.payload) or ()
                 node.accepted.setdefault(ev.view, {})[ev.seq] = ids
         for v in ready.validate:
+            if v.seq in node.abstain:
+                continue
             in_view = node.accepted.setdefault(v.view, {})
             ok = validate(v.batch.payload, v.seq, self.submitted_set, node.known_done, in_view)
             if ok:

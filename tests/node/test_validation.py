@@ -143,3 +143,16 @@ def test_the_accepted_proposal_tx_ids_are_kept_for_the_driver() -> None:
     assert validator.check(1, chain.proposal(now, txs), GENESIS_TIME, now, 10_000) is None
     assert validator.accepted_tx_ids(1) == tuple(t.tx_id for t in txs)
     assert validator.accepted_tx_ids(2) == ()
+
+
+def test_behind_ms_tells_a_lagging_replica_from_a_faulty_primary(store: MemoryStore) -> None:
+    """Only a block time too far BEHIND the clock is reported (the driver then abstains); one
+    ahead of it, within the skew, null and undecodable proposals are left to check()."""
+    v = validator(store)
+    txs = [CHAIN.tx("a", "1")]
+    assert v.behind_ms(CHAIN.proposal(NOW - SKEW - 12_000, txs), NOW, SKEW) == SKEW + 12_000
+    assert v.behind_ms(CHAIN.proposal(NOW - SKEW, txs), NOW, SKEW) is None
+    assert v.behind_ms(CHAIN.proposal(NOW + SKEW + 1, txs), NOW, SKEW) is None
+    assert v.behind_ms(b"", NOW, SKEW) is None
+    assert v.behind_ms(b"\x00garbage", NOW, SKEW) is None
+    assert v.accepted_seqs == []  # asking accepts nothing
