@@ -168,12 +168,9 @@ def cmd_notarize(args: argparse.Namespace) -> int:
     try:
         with client:
             if len(files) == 1 or args.separately:
-                bar = _ProgressBar("notarizing")
-                receipts = []
-                for i, f in enumerate(files):
-                    meta = describe_file(f, args.label) if args.describe else metadata
-                    receipts.append(client.notarize(f, meta or None, args.case_id, args.step))
-                    bar(i + 1, len(files))
+                # One transaction per file, submitted and awaited together (not a round trip each).
+                metas = [(describe_file(f, args.label) if args.describe else metadata) or None for f in files]
+                receipts = client.notarize_each(files, metas, args.case_id, args.step, progress=_ProgressBar("hashing"))
             else:
                 if args.describe:
                     raise CliError("--describe applies to single registrations (use --separately); a batch has one root")

@@ -273,6 +273,24 @@ class AsyncClient:
         result = await self.submit_and_wait(env, timeout_s)
         return await self.receipt(nz.registration_tx_id(env.tx_id, result), digest, timeout_s=timeout_s)
 
+    async def notarize_each(
+        self,
+        documents: Sequence[nz.Document],
+        metadata: nz.PerDocumentMetadata = None,
+        case_id: str | None = None,
+        step: str | None = None,
+        progress: nz.Progress | None = None,
+        timeout_s: float | None = None,
+    ) -> list[Receipt]:
+        """See Client.notarize_each: one transaction per document, submitted and awaited together."""
+        digests = await asyncio.to_thread(nz.hash_documents, documents, progress)
+        envs = [self.make_tx("notary", "register", a) for a in nz.each_args(digests, metadata, case_id, step)]
+        done = await self.submit_many_and_wait(envs, timeout_s)
+        return [
+            await self.receipt(nz.registration_tx_id(e.tx_id, c.result), d, timeout_s=timeout_s)
+            for e, c, d in zip(envs, done, digests, strict=True)
+        ]
+
     async def notarize_many(
         self,
         documents: Sequence[nz.Document],

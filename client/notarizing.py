@@ -51,6 +51,26 @@ def single_args(
         raise ClientError(str(exc)) from None
 
 
+Metadata = dict[str, Any] | None
+PerDocumentMetadata = Metadata | Sequence[Metadata]
+
+
+def each_args(
+    digests: Sequence[bytes], metadata: PerDocumentMetadata, case_id: str | None, step: str | None
+) -> list[dict[str, Any]]:
+    """Register args of one transaction per document. `metadata`: one dict (or None) for every
+    document, or a sequence with one per document."""
+    if not digests:
+        raise ClientError("no documents to notarize")
+    if metadata is None or isinstance(metadata, dict):
+        metas: Sequence[Metadata] = [metadata] * len(digests)
+    else:
+        metas = metadata
+        if len(metas) != len(digests):
+            raise ClientError(f"{len(metas)} metadata entries for {len(digests)} documents")
+    return [single_args(d, m, case_id, step) for d, m in zip(digests, metas, strict=True)]
+
+
 def batch_args(
     digests: Sequence[bytes], metadata: dict[str, Any] | None, case_id: str | None, step: str | None
 ) -> tuple[Batch, dict[str, Any]]:

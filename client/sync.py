@@ -314,6 +314,26 @@ class Client:
         result = self.submit_and_wait(env, timeout_s)
         return self.receipt(nz.registration_tx_id(env.tx_id, result), digest, timeout_s=timeout_s)
 
+    def notarize_each(
+        self,
+        documents: Sequence[nz.Document],
+        metadata: nz.PerDocumentMetadata = None,
+        case_id: str | None = None,
+        step: str | None = None,
+        progress: nz.Progress | None = None,
+        timeout_s: float | None = None,
+    ) -> list[Receipt]:
+        """Register every document in its OWN transaction, all submitted together and waited for
+        together (not one round trip each), and return one receipt per document (same order).
+        A digest registered before gets the receipt of the original registration."""
+        digests = nz.hash_documents(documents, progress)
+        envs = [self.make_tx("notary", "register", a) for a in nz.each_args(digests, metadata, case_id, step)]
+        done = self.submit_many_and_wait(envs, timeout_s)
+        return [
+            self.receipt(nz.registration_tx_id(e.tx_id, c.result), d, timeout_s=timeout_s)
+            for e, c, d in zip(envs, done, digests, strict=True)
+        ]
+
     def notarize_many(
         self,
         documents: Sequence[nz.Document],

@@ -80,6 +80,24 @@ def test_notarize_many_files_into_a_folder(tmp_path: Path, env: tuple[Sandbox, F
         assert main(["verify", f, str(receipt), "--genesis", str(tmp_path / "genesis.json")]) == 0
 
 
+def test_notarize_separately_one_transaction_per_file_in_one_block(tmp_path: Path, env: tuple[Sandbox, FakeCluster, list[str]], capsys: pytest.CaptureFixture[str]) -> None:
+    box, _, conn = env
+    files = []
+    for i in range(12):
+        f = tmp_path / f"photo-{i:02}.jpg"
+        f.write_bytes(b"\xff\xd8" + bytes([i]) * (50 + i))
+        files.append(str(f))
+    before = box.height
+    assert main(["notarize", *files, "--separately", "--describe", "--label", "site visit", *conn]) == 0
+    out = capsys.readouterr().out
+    assert box.height == before + 1 and "12 transaction(s)" in out
+    for f in files:
+        receipt = f + ".receipt.json"
+        assert main(["verify", f, receipt, "--genesis", str(tmp_path / "genesis.json")]) == 0
+        meta = json.loads(Path(receipt).read_text())
+        assert Path(f).name in json.dumps(meta)  # --describe: each file's own metadata
+
+
 def test_verify_failures_name_the_check(tmp_path: Path, env: tuple[Sandbox, FakeCluster, list[str]], capsys: pytest.CaptureFixture[str]) -> None:
     _, _, conn = env
     doc = tmp_path / "a.txt"

@@ -14,7 +14,15 @@ import grpc
 import nacl.signing
 import pytest
 
-from baaskit.client import AsyncClient, Client, Rejected, Settings, Unavailable, verify_receipt
+from baaskit.client import (
+    AsyncClient,
+    Client,
+    ClientError,
+    Rejected,
+    Settings,
+    Unavailable,
+    verify_receipt,
+)
 from baaskit.client.sandbox import Sandbox
 
 from .fake_node import FakeCluster
@@ -84,6 +92,30 @@ def test_notarize_many_one_transaction_many_receipts(tmp_path: Path, box: Sandbo
     for i, (f, r) in enumerate(zip(files, receipts, strict=True)):
         v = verify_receipt(r, f, box.genesis)
         assert (v.kind, v.aggregation_index, v.aggregation_size) == ("merkle_root", i, 40)
+
+
+def test_notarize_each_one_transaction_per_document_submitted_together(tmp_path: Path, box: Sandbox, cluster: FakeCluster) -> None:
+    files = []
+    for i in range(30):
+        f = tmp_path / f"deed-{i:02}.txt"
+        f.write_text(f"deed {i}\n" * (i + 1))
+        files.append(f)
+    dup = tmp_path / "deed-copy.txt"
+    dup.write_bytes(files[3].read_bytes())  # same content twice in one call
+    docs = [*files, dup]
+    metas = [{"label": f"deed {i}"} for i in range(len(docs))]
+    with _client(box, cluster) as c:
+        before = box.height
+        receipts = c.notarize_each(docs, metas, case_id="C-9", step="submission")
+        with pytest.raises(ClientError, match="2 metadata entries for 3 documents"):
+            c.notarize_each([b"x", b"y", b"z"], [None, None])
+    assert box.height == before + 1  # one Submit, one block: not a round trip per document
+    assert len({r.tx_id for r in receipts[:30]}) == 30
+    assert receipts[30].tx_id == receipts[3].tx_id  # the duplicate gets the original registration
+    for i, (d, r) in enumerate(zip(docs, receipts, strict=True)):
+        v = verify_receipt(r, d, box.genesis)
+        assert v.kind == "document" and v.aggregation_index is None
+        assert v.record["metadata"] == {"label": f"deed {3 if i == 30 else i}"} and v.record["case_id"] == "C-9"
 
 
 def test_fails_over_when_a_node_is_down(box: Sandbox, cluster: FakeCluster) -> None:
@@ -160,6 +192,10 @@ def test_async_client(tmp_path: Path, box: Sandbox, cluster: FakeCluster) -> Non
             many = await c.notarize_many(docs)
             for d, r in zip(docs, many, strict=True):
                 verify_receipt(r, d, box.genesis)
+            each = await c.notarize_each([b"async each 1", b"async each 2"], {"label": "each"})
+            assert len({r.tx_id for r in each}) == 2
+            for d, r in zip([b"async each 1", b"async each 2"], each, strict=True):
+                assert verify_receipt(r, d, box.genesis).record["metadata"] == {"label": "each"}
             assert (await c.lookup(hashlib.sha256(b"async single").digest()) or {})["tx_id"] == single.tx_id.hex()
             events = c.subscribe_blocks(from_height=1)
             assert (await anext(events)).height == 1
