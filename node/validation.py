@@ -85,12 +85,16 @@ class ProposalValidator:
         skew_ms: int,
         view: int | None = None,
         primary: int | None = None,
+        latest_ms: int | None = None,
     ) -> str | None:
         """None if the proposal at `seq` is valid (and remember it as accepted), else the reason.
 
         With `view`/`primary` (from the ValidationRequested and the view's primary), the proposal
-        must name that view and proposer (they go into the block header)."""
-        reason = self._reason(seq, payload, prev_time_ms, now_ms, skew_ms, view, primary)
+        must name that view and proposer (they go into the block header). The block time must be
+        within `skew_ms` of the window [`now_ms`, `latest_ms`]: the driver passes when the
+        earliest frame of its round arrived and the clock now, as the proposal arrived in
+        between (one instant if `latest_ms` is None)."""
+        reason = self._reason(seq, payload, prev_time_ms, now_ms, skew_ms, view, primary, latest_ms)
         if reason is not None and self._metrics is not None:
             self._metrics.incr(PROPOSALS_REJECTED)
         return reason
@@ -104,6 +108,7 @@ class ProposalValidator:
         skew_ms: int,
         view: int | None,
         primary: int | None,
+        latest_ms: int | None = None,
     ) -> str | None:
         if is_null(payload):
             return None
@@ -121,8 +126,11 @@ class ProposalValidator:
         floor = max([prev_time_ms] + [a.time_ms for s, a in self._accepted.items() if s < seq])
         if proposal.time_ms <= floor:
             return f"block time {proposal.time_ms} is not after the previous block time {floor}"
-        if abs(proposal.time_ms - now_ms) > skew_ms:
-            return f"block time {proposal.time_ms} is {proposal.time_ms - now_ms} ms from this replica's clock (skew limit {skew_ms} ms)"
+        latest = now_ms if latest_ms is None else max(now_ms, latest_ms)
+        if proposal.time_ms - latest > skew_ms:
+            return f"block time {proposal.time_ms} is {proposal.time_ms - latest} ms ahead of this replica's clock (skew limit {skew_ms} ms)"
+        if now_ms - proposal.time_ms > skew_ms:
+            return f"block time {proposal.time_ms} is {now_ms - proposal.time_ms} ms behind this replica's clock (skew limit {skew_ms} ms)"
         seen: set[bytes] = set()
         tx_ids: list[bytes] = []
         for i, envelope in enumerate(proposal.envelopes):

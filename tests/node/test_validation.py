@@ -156,3 +156,16 @@ def test_behind_ms_tells_a_lagging_replica_from_a_faulty_primary(store: MemorySt
     assert v.behind_ms(b"", NOW, SKEW) is None
     assert v.behind_ms(b"\x00garbage", NOW, SKEW) is None
     assert v.accepted_seqs == []  # asking accepts nothing
+
+
+def test_block_time_is_judged_against_the_window_the_frame_arrived_in(store: MemoryStore) -> None:
+    """The driver passes the earliest frame arrival of its round (now_ms) and the clock now
+    (latest_ms). A pre-prepare that arrived late in a long round is not "from the future"."""
+    v = validator(store)
+    late = NOW + SKEW + 11_000  # 11 s past the skew after the round's earliest frame arrived ...
+    assert v.check(1, CHAIN.proposal(late, [CHAIN.tx("a", "1")]), GENESIS_TIME, NOW, SKEW, latest_ms=NOW + 12_000) is None
+    ahead = v.check(2, CHAIN.proposal(NOW + 12_000 + SKEW + 1, [CHAIN.tx("b", "1")]), GENESIS_TIME, NOW, SKEW, latest_ms=NOW + 12_000)
+    assert ahead is not None and "ahead" in ahead and "skew" in ahead  # ... but not past the clock now
+    assert v.accepted_seqs == [1]
+    behind = validator(store).check(1, CHAIN.proposal(NOW - SKEW - 1, [CHAIN.tx("b", "1")]), GENESIS_TIME, NOW, SKEW, latest_ms=NOW + 12_000)
+    assert behind is not None and "behind" in behind
