@@ -73,8 +73,7 @@ class ProposalValidator:
             proposal = self._proposals.decode(payload)
         except ProposalError:
             return None
-        behind = now_ms - proposal.time_ms
-        return behind if behind > skew_ms else None
+        return _behind_past_skew(proposal.time_ms, now_ms, skew_ms)
 
     def check(
         self,
@@ -129,8 +128,9 @@ class ProposalValidator:
         latest = now_ms if latest_ms is None else max(now_ms, latest_ms)
         if proposal.time_ms - latest > skew_ms:
             return f"block time {proposal.time_ms} is {proposal.time_ms - latest} ms ahead of this replica's clock (skew limit {skew_ms} ms)"
-        if now_ms - proposal.time_ms > skew_ms:
-            return f"block time {proposal.time_ms} is {now_ms - proposal.time_ms} ms behind this replica's clock (skew limit {skew_ms} ms)"
+        behind = _behind_past_skew(proposal.time_ms, now_ms, skew_ms)
+        if behind is not None:
+            return f"block time {proposal.time_ms} is {behind} ms behind this replica's clock (skew limit {skew_ms} ms)"
         seen: set[bytes] = set()
         tx_ids: list[bytes] = []
         for i, envelope in enumerate(proposal.envelopes):
@@ -181,6 +181,13 @@ class ProposalValidator:
         """View change: accepted-but-uncommitted proposals no longer bind."""
         self._accepted.clear()
         self._owner.clear()
+
+
+def _behind_past_skew(time_ms: int, now_ms: int, skew_ms: int) -> int | None:
+    """How far `time_ms` is behind `now_ms`, if by more than the skew allows (else None). The
+    one rule behind both a rejection by check() and the driver's abstention (behind_ms)."""
+    behind = now_ms - time_ms
+    return behind if behind > skew_ms else None
 
 
 def _where(index: int, tx_id: bytes) -> str:

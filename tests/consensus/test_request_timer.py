@@ -83,6 +83,15 @@ def executed_everywhere(c: Cluster, rids: list[int]) -> bool:
     return all(set(c.submitted) <= c.nodes[r].app.executed_set for r in rids)
 
 
+def replace_primary(c: Cluster, drop: Hold, limit: int) -> None:
+    """Rounds (``drop`` losing messages) until backups 1-3 all left view 0; at most ``limit``."""
+    rounds = 0
+    while not all(replica(c, r).view >= 1 for r in (1, 2, 3)):
+        round_(c, drop=drop)
+        rounds += 1
+        assert rounds <= limit, "the primary was not replaced"
+
+
 def settle(c: Cluster, rids: list[int], rounds: int = 200) -> None:
     for _ in range(rounds):
         if executed_everywhere(c, rids):
@@ -195,11 +204,7 @@ def test_pre_prepares_alone_are_not_progress() -> None:
         msg = decode_message(e.data)
         return isinstance(msg, PrePrepare) and msg.view == 0 and e.dst != 1
 
-    rounds = 0
-    while not all(replica(c, r).view >= 1 for r in (1, 2, 3)):
-        round_(c, drop=only_to_1)
-        rounds += 1
-        assert rounds <= 3 * TIMEOUT, "the primary was not replaced"
+    replace_primary(c, drop=only_to_1, limit=3 * TIMEOUT)
     settle(c, [0, 1, 2, 3])
 
 
@@ -219,11 +224,7 @@ def test_pre_prepares_spread_so_that_none_prepares_are_not_progress() -> None:
             return False
         return e.dst == 3 or owner.setdefault(msg.seq, 1 + msg.seq % 2) != e.dst
 
-    rounds = 0
-    while not all(replica(c, r).view >= 1 for r in (1, 2, 3)):
-        round_(c, drop=spread)
-        rounds += 1
-        assert rounds <= 3 * TIMEOUT, "the primary was not replaced"
+    replace_primary(c, drop=spread, limit=3 * TIMEOUT)
     settle(c, [0, 1, 2, 3])
 
 
