@@ -66,7 +66,7 @@ FRAME_QUEUE_LIMIT = 2_000
 
 VIEW_CHANGES = "view_changes"
 PROPOSALS = "proposals"
-CATCHUP_BLOCKS = "catchup_blocks"
+CATCHUP_BLOCKS = "catchup_blocks"  # blocks the store gained in catch-ups (with any the loop ran meanwhile)
 DRIVER_ROUNDS = "driver_rounds"  # iterations of the driver loop (each ends with one flush)
 TICKS_COALESCED = "ticks_coalesced"  # ticks that arrived while a round was busy (see run())
 MAX_TICKS_PER_ROUND = 3
@@ -76,6 +76,10 @@ RESEND_TICKS = 10  # how often a backup looks for txs to re-send to the primary
 # at the primary: at 0.5 s the primary received most txs twice at full load.
 RESEND_AGE_TICKS = 100
 RESEND_MAX = 5_000
+# A gap this long between two ticks means this node was not running (paused, starved of CPU):
+# for LINK_GRACE_MS after it, links found down are not reported (see _report_links).
+SELF_PAUSE_MS = 2_000
+LINK_GRACE_MS = 3_000
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,8 @@ class Driver:
         self._space.set()
         self._my_seqs: set[int] = set()  # seqs this node proposed, not yet executed
         self._links_up: frozenset[int] = frozenset()  # peer links up at the last tick
+        self._last_tick_ms = 0
+        self._link_grace_until = 0
         self._retry: list[TxEnvelope] = []  # taken from the mempool, proposal refused: propose first
         self._pending_since: int | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -139,6 +145,9 @@ class Driver:
         self._ticks = 0
         self._peer_top = 0  # highest height a valid-looking peer header vote named
         self._last_catchup_ms = 0
+        self._catching_up: asyncio.Task[None] | None = None  # a catch-up beside the loop
+        self._transfer_to = 0  # a state transfer's target height (consensus/ready.py rule 3)
+        self._held: list[BatchCommitted] = []  # committed batches held until it is reached
         self._arrival_ms: int | None = None  # when the earliest frame of this round arrived
         self.last_commit_ms = 0
 
@@ -189,7 +198,14 @@ class Driver:
     # ---- the loop ------------------------------------------------------------------------
 
     async def run(self) -> None:
-        await self._process(self.replica.tick())  # re-delivers commits after a restore
+        try:
+            await self._loop()
+        finally:
+            if self._catching_up is not None:
+                self._catching_up.cancel()
+
+    async def _loop(self) -> None:
+        self._process(self.replica.tick())  # re-delivers commits after a restore
         while True:
             await self._has_items.wait()
             batch = list(self._items)
@@ -219,8 +235,8 @@ class Driver:
                     forwarded.append(item[2])
                 ready = ready.merge(self._handle(item))
             if ticks:
-                await self._maybe_catch_up()
-            await self._process(ready)  # events (a view change) are handled before proposing
+                self._maybe_catch_up()
+            self._process(ready)  # events (a view change) are handled before proposing
             # Votes leave before this round verifies forwarded txs (~75 us each): consensus
             # hops do not queue behind ingesting txs of later blocks. A pre-prepare that names
             # a tx not verified yet gets it verified by validation (the cache-miss path).
@@ -229,7 +245,7 @@ class Driver:
                 self._ingest_forwarded(forwarded)
             with self._cpu.section("propose"):
                 proposal = self._maybe_propose()
-            await self._process(proposal)
+            self._process(proposal)
             # One frame per peer per round (records were persisted first); lazy items (header
             # signatures, txs forwarded for a future primary) are forced out on ticks.
             self._transport.flush()
@@ -251,15 +267,28 @@ class Driver:
                 ready = ready.merge(self.replica.requests_pending(pending))
             ready = ready.merge(self._report_links())
             return ready.merge(self.replica.tick())
+        if kind == "caught_up":
+            return self._caught_up(item[1], item[2])
         return EMPTY  # "kick": only proposes
 
     def _report_links(self) -> Ready:
         """Tell the replica which peer links dropped (after being up) or came back since the last
         tick: a backup whose stream to the primary broke (the primary's process died) suspects
-        it after LINK_LOSS_TICKS without progress instead of the full request timeout."""
+        it after LINK_LOSS_TICKS without progress instead of the full request timeout.
+
+        A link that dropped while THIS node was not running says nothing about the primary.
+        Found by pausing a backup for 12 s under load: on resuming, its stream from the primary
+        broke (the others did not), it suspected the primary and left view 0 alone. So after a
+        gap of SELF_PAUSE_MS between ticks, drops are not reported for LINK_GRACE_MS (a link
+        that drops then leaves the baseline unreported); the request timer still applies."""
+        now = monotonic_ms()
+        if self._last_tick_ms and now - self._last_tick_ms > SELF_PAUSE_MS:
+            self._link_grace_until = now + LINK_GRACE_MS
+        self._last_tick_ms = now
         now_up = frozenset(self._transport.connected_peers())
+        dropped = frozenset() if now < self._link_grace_until else self._links_up - now_up
         ready = EMPTY
-        for peer in sorted(self._links_up - now_up):
+        for peer in sorted(dropped):
             ready = ready.merge(self.replica.peer_link(peer, up=False))
         for peer in sorted(now_up - self._links_up):
             ready = ready.merge(self.replica.peer_link(peer, up=True))
@@ -358,7 +387,7 @@ class Driver:
 
     # ---- acting on outputs ---------------------------------------------------------------
 
-    async def _process(self, ready: Ready) -> None:
+    def _process(self, ready: Ready) -> None:
         # The records of every step (a pre-prepare, then the prepare our validation produced;
         # a commit record, then the block it commits) are staged in the store and go to disk in
         # ONE synced batch: the block's if this call executes one, else a group commit at the
@@ -373,16 +402,13 @@ class Driver:
             with self._cpu.section("validate"):
                 for v in ready.validate:
                     follow = follow.merge(self._validate(v))
-            # State transfer before executing (consensus/ready.py): committed seqs the installed
-            # state already covers are then skipped by _execute instead of leaving a gap.
-            if ready.state_transfer:
-                self._persist_then_send(unsent)  # nothing stays staged across an await
-                unsent = []
+            # State transfer before executing (consensus/ready.py): the fetch runs beside the
+            # loop, and committed batches are held until the store reaches its target.
             for st in ready.state_transfer:
-                follow = follow.merge(await self._state_transfer(st))
+                self._state_transfer(st)
             with self._cpu.section("execute"):
                 for c in ready.committed:
-                    follow = follow.merge(self._execute(c))
+                    follow = follow.merge(self._execute_or_hold(c))
             if ready.rejected is not None:
                 log.debug("replica refused: %s", ready.rejected)
             ready = follow
@@ -499,42 +525,83 @@ class Driver:
 
     # ---- catch-up ------------------------------------------------------------------------
 
-    async def _state_transfer(self, st: StateTransferRequested) -> Ready:
+    def _state_transfer(self, st: StateTransferRequested) -> None:
         if self._catch_up is None:
-            return EMPTY
+            return
         log.warning("state transfer requested up to %d (from %s)", st.seq, list(st.replicas))
-        height = await self._run_catch_up(st.seq)
-        if height > self.replica.last_executed:
-            return self.replica.state_installed(height, self._store.state_digest())
-        return EMPTY
+        self._transfer_to = max(self._transfer_to, st.seq)
+        self._start_catch_up()
 
-    async def _maybe_catch_up(self) -> None:
-        if self._catch_up is None or self._peer_top - self._store.last_height() < self._p.catchup_lag:
+    def _execute_or_hold(self, c: BatchCommitted) -> Ready:
+        if self._transfer_to > self._store.last_height():
+            self._held.append(c)  # the transferred state covers or precedes it: wait for it
+            return EMPTY
+        return self._execute(c)
+
+    def _maybe_catch_up(self) -> None:
+        """Peers certify blocks well above ours, or a state transfer has not reached its target:
+        fetch BESIDE the loop (one fetch at a time, at most one a second). Found in long
+        full-load runs: a catch-up awaited inside a round re-executed 237 blocks while the loop
+        read no frame, so the node came back further behind than it left (with its queued frames
+        seconds old). Beside the loop, the node keeps validating and voting; the fetcher applies
+        one block at a time between rounds (a block is applied atomically, and one the loop
+        executed meanwhile is only compared), and its end is queued as an item."""
+        if self._catch_up is None or self._catching_up is not None:
+            return
+        behind = self._peer_top - self._store.last_height() >= self._p.catchup_lag
+        if not behind and self._transfer_to <= self._store.last_height():
             return
         if monotonic_ms() - self._last_catchup_ms < 1_000:
             return
-        height = await self._run_catch_up(0)
-        if height > self.replica.last_executed:
-            await self._process(self.replica.state_installed(height, self._store.state_digest()))
+        self._start_catch_up()
 
-    async def _run_catch_up(self, target: int) -> int:
+    def _start_catch_up(self) -> None:
+        if self._catching_up is None:
+            self._catching_up = asyncio.create_task(self._catch_up_beside(), name="catch-up")
+
+    async def _catch_up_beside(self) -> None:
+        try:
+            before, height = await self._fetch_blocks()
+        finally:
+            self._catching_up = None
+        self._post(("caught_up", before, height))
+
+    def _caught_up(self, before: int, height: int) -> Ready:
+        self._after_catch_up(before, height)
+        # The loop may have executed further meanwhile: install what the store holds.
+        last = self._store.last_height()
+        ready = EMPTY
+        if last > self.replica.last_executed:
+            ready = self.replica.state_installed(last, self._store.state_digest())
+        if self._transfer_to <= last and self._held:
+            # Target reached: the held batches go through _process in order (those the store
+            # now covers are skipped by _execute).
+            held, self._held = self._held, []
+            ready = ready.merge(Ready(committed=tuple(held)))
+        return ready
+
+    async def _fetch_blocks(self) -> tuple[int, int]:
+        """(height before, height after) fetching every block peers have certified."""
         assert self._catch_up is not None
         self._last_catchup_ms = monotonic_ms()
         before = self._store.last_height()
         try:
-            height = await self._catch_up(target)
+            height = await self._catch_up(0)
         except Exception:
             log.exception("catch-up failed")
-            return self._store.last_height()
-        if height > before:
-            self._metrics.incr(CATCHUP_BLOCKS, height - before)
-            self._mempool.remove_committed(self._committed_ids(before + 1, height))
-            self._validator.committed(height)
-            header = self._executor.last_header()
-            if header is not None:
-                self._clock.observe(header.time_ms)
-            log.warning("caught up from height %d to %d", before, height)
-        return height
+            height = self._store.last_height()
+        return before, height
+
+    def _after_catch_up(self, before: int, height: int) -> None:
+        if height <= before:
+            return
+        self._metrics.incr(CATCHUP_BLOCKS, height - before)
+        self._mempool.remove_committed(self._committed_ids(before + 1, height))
+        self._validator.committed(height)
+        header = self._executor.last_header()
+        if header is not None:
+            self._clock.observe(header.time_ms)
+        log.warning("caught up from height %d to %d", before, height)
 
     def _tx_ids(self, payload: bytes) -> list[bytes]:
         if is_null(payload):

@@ -1,0 +1,295 @@
+"""The driver: catch-up beside the loop, and link reports around a pause of the node itself.
+
+Catch-up, found in long full-load runs: a catch-up awaited inside a driver round re-executed hundreds of
+blocks while the loop read no frame, so the lagging node came back further behind than it
+left. Here a real Driver (real Replica, executor, mempool and validator on a memory store,
+real Ed25519 keys) is fed a real pre-prepare while its catch-up is held, then the catch-up
+applies a real certified chain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from baaskit.consensus import (
+    Batch,
+    BatchCommitted,
+    ClusterConfig,
+    Ed25519Signer,
+    Ed25519Verifier,
+    Ready,
+    Replica,
+    StateTransferRequested,
+)
+from baaskit.consensus.replica import LINK_LOSS_TICKS
+from baaskit.node import driver as driver_module
+from baaskit.node.api import SubscriptionHub
+from baaskit.node.certificates import BlockCertificate, CertificateCollector
+from baaskit.node.driver import CATCHUP_BLOCKS, DRIVER_ROUNDS, SELF_PAUSE_MS, Driver, DriverParams
+from baaskit.node.executor import BlockExecutor, ExecutedBlock
+from baaskit.node.mempool import Mempool
+from baaskit.node.metrics import Metrics
+from baaskit.node.proposal import encode_proposal
+from baaskit.node.service import CommitWatch
+from baaskit.node.storage import MemoryStore
+from baaskit.node.ticker import now_ms
+from baaskit.node.validation import ProposalValidator
+from baaskit.node.verified import VerifiedTxCache
+from baaskit.tx import TxEnvelope
+from baaskit.wire.v1 import peer_pb2, types_pb2
+
+from .chain import GENESIS_TIME, kv_app, make_chain
+
+CHAIN = make_chain()
+ME = 1
+GUARD_S = 20.0  # failure guard only: the awaited event happens in milliseconds when it happens
+
+
+class RecordingTransport:
+    """What the driver sends, kept for the test (the Transport interface the driver uses)."""
+
+    def __init__(self) -> None:
+        self.consensus: list[tuple[int | None, bytes]] = []
+        self.sent = asyncio.Event()
+        self.peers = [m.index for m in CHAIN.genesis.members if m.index != ME]
+
+    def send_consensus(self, to: int | None, data: bytes) -> None:
+        self.consensus.append((to, data))
+        self.sent.set()
+
+    def send_txs(
+        self, txs: list[types_pb2.TxEnvelope], to: int | None = None, urgent: bool = True
+    ) -> None:
+        pass
+
+    def send_header_signature(self, sig: types_pb2.HeaderSignature, to: int | None = None) -> None:
+        pass
+
+    def flush(self, force: bool = False) -> None:
+        pass
+
+    def connected_peers(self) -> list[int]:
+        return list(self.peers)
+
+
+def certified_chain(heights: int) -> tuple[list[ExecutedBlock], list[BlockCertificate]]:
+    """Blocks 1..heights executed by members 0, 2 and 3, each with a 3-signature certificate."""
+    executors = []
+    for member in (0, 2, 3):
+        ex = BlockExecutor(MemoryStore(), kv_app(), CHAIN.genesis, member, CHAIN.node_keys[member])
+        ex.ensure_genesis()
+        executors.append(ex)
+    blocks: list[ExecutedBlock] = []
+    certs: list[BlockCertificate] = []
+    for h in range(1, heights + 1):
+        payload = CHAIN.proposal(GENESIS_TIME + h, [CHAIN.tx(f"k{h}", "v")])
+        done = [ex.execute(h, 0, 0, payload) for ex in executors]
+        collector = CertificateCollector(CHAIN.genesis)
+        collector.add_local(done[0])
+        cert = collector.add(done[1].vote()) or collector.add(done[2].vote())
+        assert cert is not None
+        blocks.append(done[0])
+        certs.append(cert)
+    return blocks, certs
+
+
+def make_driver(
+    store: MemoryStore,
+    transport: RecordingTransport,
+    metrics: Metrics,
+    catch_up: Callable[[int], Awaitable[int]],
+) -> tuple[Driver, BlockExecutor, Mempool]:
+    cache = VerifiedTxCache(metrics=metrics)
+    executor = BlockExecutor(
+        store, kv_app(), CHAIN.genesis, ME, CHAIN.node_keys[ME], metrics, verified=cache
+    )
+    executor.ensure_genesis()
+    enrolled = CHAIN.genesis.enrolled_keys()
+    mempool = Mempool(1_000, cache, enrolled, CHAIN.genesis.chain_id, metrics)
+    validator = ProposalValidator(
+        CHAIN.genesis.chain_id, cache, enrolled, store, proposals=executor.proposals
+    )
+    config = ClusterConfig(n=CHAIN.genesis.n, chain_id=CHAIN.genesis.chain_id)
+    replica = Replica(
+        config, ME, Ed25519Signer(CHAIN.node_keys[ME]), Ed25519Verifier(CHAIN.genesis.member_keys())
+    )
+    driver = Driver(
+        genesis=CHAIN.genesis,
+        me=ME,
+        replica=replica,
+        store=store,
+        executor=executor,
+        mempool=mempool,
+        validator=validator,
+        collector=CertificateCollector(CHAIN.genesis, metrics),
+        transport=transport,  # type: ignore[arg-type]
+        metrics=metrics,
+        hub=SubscriptionHub(),
+        watch=CommitWatch(),
+        params=DriverParams(catchup_lag=8),
+        catch_up=catch_up,
+    )
+    return driver, executor, mempool
+
+
+def pre_prepare_from_primary(envelopes: list[TxEnvelope]) -> bytes:
+    primary = Replica(
+        ClusterConfig(n=CHAIN.genesis.n, chain_id=CHAIN.genesis.chain_id),
+        0,
+        Ed25519Signer(CHAIN.node_keys[0]),
+        Ed25519Verifier(CHAIN.genesis.member_keys()),
+    )
+    ready = primary.propose(Batch(encode_proposal(now_ms(), envelopes, view=0, proposer=0)))
+    (message,) = ready.messages
+    return message.data
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.005)
+
+    await asyncio.wait_for(poll(), GUARD_S)
+
+
+def test_the_loop_votes_and_then_installs_the_state_while_a_catch_up_runs_beside_it() -> None:
+    blocks, certs = certified_chain(10)
+
+    async def scenario() -> None:
+        store, transport, metrics = MemoryStore(), RecordingTransport(), Metrics()
+        release = asyncio.Event()
+        fetching = asyncio.Event()
+
+        async def catch_up(target: int) -> int:
+            fetching.set()
+            await release.wait()  # a slow peer: the fetch takes as long as the test wants
+            for block, cert in zip(blocks, certs, strict=True):
+                executor.apply_certified(block.header_bytes, block.envelopes, cert.encode())
+                await asyncio.sleep(0)
+            return store.last_height()
+
+        driver, executor, mempool = make_driver(store, transport, metrics, catch_up)
+        # A client's tx that block 3 of the certified chain commits: catch-up must drop it.
+        (committed_elsewhere,) = blocks[2].envelopes
+        mempool.admit([committed_elsewhere], store.is_committed)
+        loop_task = asyncio.create_task(driver.run())
+        try:
+            # A peer's header vote names height 10: 10 blocks above us (lag limit 8).
+            peer_vote = blocks[9].vote().to_proto()  # member 0's signature over its header 10
+            await driver.on_frame(0, peer_pb2.PeerFrame(header_signatures=[peer_vote]))
+            await driver.on_tick()
+            await asyncio.wait_for(fetching.wait(), GUARD_S)
+
+            # The catch-up is held; a pre-prepare arrives: the loop validates it and prepares.
+            await driver.on_frame(
+                0, peer_pb2.PeerFrame(consensus=[pre_prepare_from_primary([CHAIN.tx("new", "1")])])
+            )
+            await asyncio.wait_for(transport.sent.wait(), GUARD_S)
+            assert not release.is_set()
+            assert (
+                transport.consensus and transport.consensus[0][0] is None
+            )  # the prepare, to every peer
+
+            release.set()
+            await until(lambda: driver.replica.last_executed == 10)
+            assert store.last_height() == 10
+            assert metrics.snapshot()[CATCHUP_BLOCKS] == 10
+            assert committed_elsewhere.tx_id not in mempool
+        finally:
+            loop_task.cancel()
+            await asyncio.gather(loop_task, return_exceptions=True)
+
+    asyncio.run(scenario())
+
+
+def test_a_state_transfer_holds_later_commits_until_the_fetch_reaches_its_target() -> None:
+    """consensus/ready.py rule 3, with the fetch beside the loop: a batch committed after the
+    transfer target waits for the transferred blocks, then executes on top of them."""
+    blocks, certs = certified_chain(10)
+
+    async def scenario() -> None:
+        store, transport, metrics = MemoryStore(), RecordingTransport(), Metrics()
+        release = asyncio.Event()
+
+        async def catch_up(target: int) -> int:
+            await release.wait()
+            for block, cert in zip(blocks[:8], certs[:8], strict=True):  # peers certified 8 so far
+                executor.apply_certified(block.header_bytes, block.envelopes, cert.encode())
+            if release_rest.is_set():
+                for block, cert in zip(blocks[8:], certs[8:], strict=True):
+                    executor.apply_certified(block.header_bytes, block.envelopes, cert.encode())
+            return store.last_height()
+
+        release_rest = asyncio.Event()
+        driver, executor, _ = make_driver(store, transport, metrics, catch_up)
+        later = CHAIN.tx("later", "1")
+        after_target = BatchCommitted(
+            seq=11, view=0, batch=Batch(CHAIN.proposal(GENESIS_TIME + 11, [later]))
+        )
+        transfer = StateTransferRequested(
+            seq=10, state_digest=blocks[9].state_digest, replicas=(0, 2, 3)
+        )
+        driver._process(Ready(state_transfer=(transfer,), committed=(after_target,)))
+        assert store.last_height() == 0  # held, not executed on the genesis state
+
+        loop_task = asyncio.create_task(driver.run())
+        try:
+            release.set()  # the first fetch stops at 8: still short of the target
+            await until(lambda: metrics.snapshot().get(CATCHUP_BLOCKS) == 8)
+            await driver.on_tick()
+            assert store.last_height() == 8
+            release_rest.set()  # the next fetch (on a tick, a second later) reaches 10
+            while store.last_height() < 11:
+                await driver.on_tick()
+                await asyncio.sleep(0.05)
+            assert store.get_block(11) is not None
+            assert [e.tx_id for e in store.get_block(11).envelopes] == [later.tx_id]  # type: ignore[union-attr]
+        finally:
+            loop_task.cancel()
+            await asyncio.gather(loop_task, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(scenario(), GUARD_S))
+
+
+@pytest.mark.parametrize("paused", [False, True])
+def test_a_link_that_dropped_while_this_node_was_paused_is_not_held_against_the_primary(
+    paused: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a pause, a dropped link to the primary makes a backup with work held leave the
+    view after LINK_LOSS_TICKS. After a pause of the node itself (a tick gap past
+    SELF_PAUSE_MS), the same drop is not reported, and the backup stays in the view."""
+    offset = [0]
+    real = driver_module.monotonic_ms
+    monkeypatch.setattr(driver_module, "monotonic_ms", lambda: real() + offset[0])
+
+    async def scenario() -> None:
+        store, transport, metrics = MemoryStore(), RecordingTransport(), Metrics()
+
+        async def no_catch_up(target: int) -> int:
+            return store.last_height()
+
+        driver, _, mempool = make_driver(store, transport, metrics, no_catch_up)
+        mempool.admit([CHAIN.tx("held", "1")], store.is_committed)  # work held: the timer runs
+        loop_task = asyncio.create_task(driver.run())
+
+        async def tick() -> None:
+            rounds = metrics.get(DRIVER_ROUNDS)
+            await driver.on_tick()
+            await until(lambda: metrics.get(DRIVER_ROUNDS) > rounds)
+
+        try:
+            await tick()  # every link up: the baseline
+            if paused:
+                offset[0] += SELF_PAUSE_MS + 10_000
+            transport.peers = [2, 3]  # the stream from the primary broke
+            for _ in range(2 * LINK_LOSS_TICKS):
+                await tick()
+            assert driver.replica.in_view_change is not paused
+        finally:
+            loop_task.cancel()
+            await asyncio.gather(loop_task, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(scenario(), GUARD_S))
