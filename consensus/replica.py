@@ -257,7 +257,7 @@ class Replica:
             self._idle += 1
             self._stalled += 1
             limit = self._request_timeout_limit()
-            if self.primary in self._unreachable and self._idle >= min(LINK_LOSS_TICKS, limit):
+            if self._primary_alone_unreachable() and self._idle >= min(LINK_LOSS_TICKS, limit):
                 self._start_view_change(self._view + 1, "link to the primary lost")
             elif self._idle >= limit:
                 self._start_view_change(self._view + 1, "request timeout")
@@ -281,6 +281,16 @@ class Replica:
         else:
             self._unreachable.add(peer)
         return self._flush()
+
+    def _primary_alone_unreachable(self) -> bool:
+        """The link to the primary is down while this replica still reaches a view-change
+        quorum without it. When every link dropped at once, the likelier cause is this node (it
+        was paused, starved of CPU, or its network failed), and the request timer applies."""
+        if self.primary not in self._unreachable:
+            return False
+        others = [r for r in range(self._c.n) if r not in (self._me, self.primary)]
+        reachable = sum(1 for r in others if r not in self._unreachable)
+        return reachable + 1 >= self._q.view_change
 
     def requests_pending(self, pending: bool) -> Ready:
         """The node holds client requests it forwarded and has not seen committed (or none)."""

@@ -99,3 +99,21 @@ def test_peer_link_rejects_itself_and_unknown_peers_without_a_change() -> None:
     for _ in range(LINK_LOSS_TICKS + 1):
         round_(c)
     assert not r1.in_view_change  # nothing was marked unreachable by the rejected calls
+
+
+def test_a_backup_that_lost_every_link_waits_for_the_request_timeout() -> None:
+    """All links dropped at once: the likelier cause is the backup itself (paused, starved,
+    cut off), so the link report does not shorten its wait; the request timer still applies."""
+    c = make_cluster()
+    c.crash(0)
+    for peer in (0, 2, 3):
+        report(c, (1,), peer, up=False)
+    report(c, (2, 3), 0, up=False)
+    rounds = 0
+    while not left_view_0(c, (2, 3)):
+        round_(c)
+        rounds += 1
+        assert rounds <= LINK_LOSS_TICKS + 1
+    assert not replica(c, 1).in_view_change and replica(c, 1).view == 0  # 1 still waits
+    settle(c, [1, 2, 3])
+    assert all(replica(c, r).view >= 1 and not replica(c, r).in_view_change for r in (1, 2, 3))
