@@ -10,6 +10,8 @@ import nacl.signing
 from baaskit.contracts.kv import KvContract
 from baaskit.contracts.router import Application
 from baaskit.genesis import Enrollment, Genesis, Member, parse_genesis
+from baaskit.node.certificates import BlockCertificate, CertificateCollector
+from baaskit.node.executor import ExecutedBlock
 from baaskit.node.proposal import encode_proposal
 from baaskit.tx import TxEnvelope, make_tx
 
@@ -64,3 +66,12 @@ def make_chain(n: int = 4, n_clients: int = 2, app_state: dict[str, Any] | None 
 
 def kv_app() -> Application:
     return Application([KvContract()])
+
+
+def certify(genesis: Genesis, executions: list[ExecutedBlock]) -> BlockCertificate:
+    """The certificate of one block from three members' executions of it (2f+1 of 4)."""
+    collector = CertificateCollector(genesis)
+    collector.add_local(executions[0])
+    cert = collector.add(executions[1].vote()) or collector.add(executions[2].vote())
+    assert cert is not None
+    return cert

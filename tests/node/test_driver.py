@@ -41,7 +41,7 @@ from baaskit.node.verified import VerifiedTxCache
 from baaskit.tx import TxEnvelope
 from baaskit.wire.v1 import peer_pb2, types_pb2
 
-from .chain import GENESIS_TIME, kv_app, make_chain
+from .chain import GENESIS_TIME, certify, kv_app, make_chain
 
 CHAIN = make_chain()
 ME = 1
@@ -87,12 +87,8 @@ def certified_chain(heights: int) -> tuple[list[ExecutedBlock], list[BlockCertif
     for h in range(1, heights + 1):
         payload = CHAIN.proposal(GENESIS_TIME + h, [CHAIN.tx(f"k{h}", "v")])
         done = [ex.execute(h, 0, 0, payload) for ex in executors]
-        collector = CertificateCollector(CHAIN.genesis)
-        collector.add_local(done[0])
-        cert = collector.add(done[1].vote()) or collector.add(done[2].vote())
-        assert cert is not None
         blocks.append(done[0])
-        certs.append(cert)
+        certs.append(certify(CHAIN.genesis, done))
     return blocks, certs
 
 

@@ -22,7 +22,7 @@ from baaskit.node.metrics import Metrics
 from baaskit.node.storage import KVStore, LevelStore, MemoryStore
 from baaskit.tx import TxEnvelope, make_tx
 
-from .chain import GENESIS_TIME, Chain, kv_app, make_chain
+from .chain import GENESIS_TIME, Chain, certify, kv_app, make_chain
 
 CHAIN = make_chain(app_state={"kv": {"entries": {"seed": "0"}}})
 T = GENESIS_TIME + 1000
@@ -188,12 +188,8 @@ def _certified_chain() -> tuple[list[ExecutedBlock], list[BlockCertificate], lis
     for h, txs in enumerate(batches, start=1):
         payload = CHAIN.proposal(T + h, txs) if txs else b""
         executed = [ex.execute(h, 0, 0, payload) for ex in exs]
-        collector = CertificateCollector(CHAIN.genesis)
-        collector.add_local(executed[0])
-        cert = collector.add(executed[1].vote()) or collector.add(executed[2].vote())
-        assert cert is not None
         out.append(executed[0])
-        certs.append(cert)
+        certs.append(certify(CHAIN.genesis, executed))
     return out, certs, [list(b.envelopes) for b in out]
 
 
