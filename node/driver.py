@@ -148,6 +148,8 @@ class Driver:
         self._catching_up: asyncio.Task[None] | None = None  # a catch-up beside the loop
         self._transfer_to = 0  # a state transfer's target height (consensus/ready.py rule 3)
         self._held: list[BatchCommitted] = []  # committed batches held until it is reached
+        self._booked = store.last_height()  # height up to which fetched blocks were accounted for
+        self._fetch_from = 0  # our height when the running (or last) fetch started
         self._arrival_ms: int | None = None  # when the earliest frame of this round arrived
         self.last_commit_ms = 0
 
@@ -266,9 +268,16 @@ class Driver:
                 self._requests_pending = pending
                 ready = ready.merge(self.replica.requests_pending(pending))
             ready = ready.merge(self._report_links())
+            if self._catching_up is not None:
+                # Blocks fetched so far reach the replica every tick (installed state is
+                # progress), not only when the fetch ends: with the loop running beside it, the
+                # request timer runs too, and a fetch can take a minute under full load.
+                ready = ready.merge(self._install_fetched())
             return ready.merge(self.replica.tick())
         if kind == "caught_up":
-            return self._caught_up(item[1], item[2])
+            if self._store.last_height() > self._fetch_from:
+                log.warning("caught up from height %d to %d", self._fetch_from, self._store.last_height())
+            return self._install_fetched()
         return EMPTY  # "kick": only proposes
 
     def _report_links(self) -> Ready:
@@ -505,6 +514,8 @@ class Driver:
         return self.replica.executed(c.seq, blk.state_digest)
 
     def _after_block(self, blk: ExecutedBlock) -> None:
+        if blk.height == self._booked + 1:  # else fetched blocks below it await _install_fetched
+            self._booked = blk.height
         self._mempool.remove_committed([*blk.tx_ids, *blk.skipped])
         self._validator.committed(blk.height)
         self._clock.observe(blk.header.time_ms)
@@ -557,19 +568,23 @@ class Driver:
 
     def _start_catch_up(self) -> None:
         if self._catching_up is None:
+            self._fetch_from = self._store.last_height()
             self._catching_up = asyncio.create_task(self._catch_up_beside(), name="catch-up")
 
     async def _catch_up_beside(self) -> None:
         try:
-            before, height = await self._fetch_blocks()
+            await self._fetch_blocks()
         finally:
             self._catching_up = None
-        self._post(("caught_up", before, height))
+        self._post(("caught_up",))
 
-    def _caught_up(self, before: int, height: int) -> Ready:
-        self._after_catch_up(before, height)
-        # The loop may have executed further meanwhile: install what the store holds.
+    def _install_fetched(self) -> Ready:
+        """Account for the blocks fetched since the last call, and install what the store holds
+        (the loop may have executed some of them meanwhile: accounting twice is harmless)."""
         last = self._store.last_height()
+        if last > self._booked:
+            self._after_catch_up(self._booked, last)
+            self._booked = last
         ready = EMPTY
         if last > self.replica.last_executed:
             ready = self.replica.state_installed(last, self._store.state_digest())
@@ -580,17 +595,14 @@ class Driver:
             ready = ready.merge(Ready(committed=tuple(held)))
         return ready
 
-    async def _fetch_blocks(self) -> tuple[int, int]:
-        """(height before, height after) fetching every block peers have certified."""
+    async def _fetch_blocks(self) -> None:
+        """Fetch every block peers have certified (applied to the store as they come)."""
         assert self._catch_up is not None
         self._last_catchup_ms = monotonic_ms()
-        before = self._store.last_height()
         try:
-            height = await self._catch_up(0)
+            await self._catch_up(0)
         except Exception:
             log.exception("catch-up failed")
-            height = self._store.last_height()
-        return before, height
 
     def _after_catch_up(self, before: int, height: int) -> None:
         if height <= before:
@@ -601,7 +613,6 @@ class Driver:
         header = self._executor.last_header()
         if header is not None:
             self._clock.observe(header.time_ms)
-        log.warning("caught up from height %d to %d", before, height)
 
     def _tx_ids(self, payload: bytes) -> list[bytes]:
         if is_null(payload):

@@ -162,10 +162,14 @@ def test_the_loop_votes_and_then_installs_the_state_while_a_catch_up_runs_beside
         async def catch_up(target: int) -> int:
             fetching.set()
             await release.wait()  # a slow peer: the fetch takes as long as the test wants
-            for block, cert in zip(blocks, certs, strict=True):
+            for i, (block, cert) in enumerate(zip(blocks, certs, strict=True)):
+                if i == 5:
+                    await release_rest.wait()
                 executor.apply_certified(block.header_bytes, block.envelopes, cert.encode())
                 await asyncio.sleep(0)
             return store.last_height()
+
+        release_rest = asyncio.Event()
 
         driver, executor, mempool = make_driver(store, transport, metrics, catch_up)
         # A client's tx that block 3 of the certified chain commits: catch-up must drop it.
@@ -189,7 +193,11 @@ def test_the_loop_votes_and_then_installs_the_state_while_a_catch_up_runs_beside
                 transport.consensus and transport.consensus[0][0] is None
             )  # the prepare, to every peer
 
-            release.set()
+            release.set()  # 5 blocks come, then the fetch waits again: ticks install them
+            await until(lambda: store.last_height() == 5)
+            await driver.on_tick()
+            await until(lambda: driver.replica.last_executed == 5)
+            release_rest.set()
             await until(lambda: driver.replica.last_executed == 10)
             assert store.last_height() == 10
             assert metrics.snapshot()[CATCHUP_BLOCKS] == 10
