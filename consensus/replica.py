@@ -260,7 +260,14 @@ class Replica:
             if self._primary_alone_unreachable() and self._idle >= min(LINK_LOSS_TICKS, limit):
                 self._start_view_change(self._view + 1, "link to the primary lost")
             elif self._idle >= limit:
-                self._start_view_change(self._view + 1, "request timeout")
+                # The numbers say which case it was (a silent primary, or this replica too slow
+                # to see progress): a lone request timeout under full load is still unexplained.
+                self._start_view_change(
+                    self._view + 1,
+                    f"request timeout ({self._idle} ticks without progress, limit {limit}; "
+                    f"executed {self._last_executed}, committed {self._log.last_committed}, "
+                    f"stable checkpoint {self._cp.stable.seq})",
+                )
             elif self._stalled >= self._stall_limit():
                 hole = self._log.last_committed + 1
                 self._start_view_change(
