@@ -26,12 +26,13 @@ from baaskit.consensus import (
 )
 from baaskit.consensus.replica import LINK_LOSS_TICKS
 from baaskit.node import driver as driver_module
+from baaskit.node import pbconv
 from baaskit.node.api import SubscriptionHub
 from baaskit.node.certificates import BlockCertificate, CertificateCollector
 from baaskit.node.driver import CATCHUP_BLOCKS, DRIVER_ROUNDS, SELF_PAUSE_MS, Driver, DriverParams
 from baaskit.node.executor import BlockExecutor, ExecutedBlock
 from baaskit.node.mempool import Mempool
-from baaskit.node.metrics import Metrics
+from baaskit.node.metrics import SIGNATURE_VERIFICATIONS, Metrics
 from baaskit.node.proposal import encode_proposal
 from baaskit.node.service import CommitWatch
 from baaskit.node.storage import MemoryStore
@@ -193,6 +194,12 @@ def test_the_loop_votes_and_then_installs_the_state_while_a_catch_up_runs_beside
                 transport.consensus and transport.consensus[0][0] is None
             )  # the prepare, to every peer
 
+            # A peer forwards a tx that block 8 (still to be fetched) commits: it waits for the
+            # fetch, then costs no signature verification and never enters the mempool.
+            (in_block_8,) = blocks[7].envelopes
+            verified = metrics.get(SIGNATURE_VERIFICATIONS)
+            await driver.on_frame(2, peer_pb2.PeerFrame(txs=[pbconv.envelope_to_pb(in_block_8)]))
+
             release.set()  # 5 blocks come, then the fetch waits again: ticks install them
             await until(lambda: store.last_height() == 5)
             await driver.on_tick()
@@ -202,6 +209,8 @@ def test_the_loop_votes_and_then_installs_the_state_while_a_catch_up_runs_beside
             assert store.last_height() == 10
             assert metrics.snapshot()[CATCHUP_BLOCKS] == 10
             assert committed_elsewhere.tx_id not in mempool
+            assert in_block_8.tx_id not in mempool
+            assert metrics.get(SIGNATURE_VERIFICATIONS) == verified
         finally:
             loop_task.cancel()
             await asyncio.gather(loop_task, return_exceptions=True)
