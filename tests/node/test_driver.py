@@ -234,6 +234,8 @@ def test_a_state_transfer_holds_later_commits_until_the_fetch_reaches_its_target
             if release_rest.is_set():
                 for block, cert in zip(blocks[8:], certs[8:], strict=True):
                     executor.apply_certified(block.header_bytes, block.envelopes, cert.encode())
+                # The target is reached, not yet installed, and the next batch commits.
+                driver._process(Ready(committed=(next_one,)))
             return store.last_height()
 
         release_rest = asyncio.Event()
@@ -241,6 +243,10 @@ def test_a_state_transfer_holds_later_commits_until_the_fetch_reaches_its_target
         later = CHAIN.tx("later", "1")
         after_target = BatchCommitted(
             seq=11, view=0, batch=Batch(CHAIN.proposal(GENESIS_TIME + 11, [later]))
+        )
+        next_tx = CHAIN.tx("next", "1")
+        next_one = BatchCommitted(
+            seq=12, view=0, batch=Batch(CHAIN.proposal(GENESIS_TIME + 12, [next_tx]))
         )
         transfer = StateTransferRequested(
             seq=10, state_digest=blocks[9].state_digest, replicas=(0, 2, 3)
@@ -255,11 +261,12 @@ def test_a_state_transfer_holds_later_commits_until_the_fetch_reaches_its_target
             await driver.on_tick()
             assert store.last_height() == 8
             release_rest.set()  # the next fetch (on a tick, a second later) reaches 10
-            while store.last_height() < 11:
+            while store.last_height() < 12:
                 await driver.on_tick()
                 await asyncio.sleep(0.05)
             assert store.get_block(11) is not None
             assert [e.tx_id for e in store.get_block(11).envelopes] == [later.tx_id]  # type: ignore[union-attr]
+            assert [e.tx_id for e in store.get_block(12).envelopes] == [next_tx.tx_id]  # type: ignore[union-attr]
         finally:
             loop_task.cancel()
             await asyncio.gather(loop_task, return_exceptions=True)
