@@ -227,7 +227,10 @@ def test_a_state_transfer_holds_later_commits_until_the_fetch_reaches_its_target
         store, transport, metrics = MemoryStore(), RecordingTransport(), Metrics()
         release = asyncio.Event()
 
+        fetches = [0]
+
         async def catch_up(target: int) -> int:
+            fetches[0] += 1
             await release.wait()
             for block, cert in zip(blocks[:8], certs[:8], strict=True):  # peers certified 8 so far
                 executor.apply_certified(block.header_bytes, block.envelopes, cert.encode())
@@ -258,9 +261,12 @@ def test_a_state_transfer_holds_later_commits_until_the_fetch_reaches_its_target
         try:
             release.set()  # the first fetch stops at 8: still short of the target
             await until(lambda: metrics.snapshot().get(CATCHUP_BLOCKS) == 8)
+            await until(lambda: fetches[0] == 1 and driver._catching_up is None)
             await driver.on_tick()
             assert store.last_height() == 8
-            release_rest.set()  # the next fetch (on a tick, a second later) reaches 10
+            # Batches are held: the next tick fetches again (no one-second pause).
+            await until(lambda: fetches[0] == 2)
+            release_rest.set()  # a later fetch reaches 10
             while store.last_height() < 12:
                 await driver.on_tick()
                 await asyncio.sleep(0.05)
