@@ -286,10 +286,14 @@ class AsyncClient:
         digests = await asyncio.to_thread(nz.hash_documents, documents, progress)
         envs = [self.make_tx("notary", "register", a) for a in nz.each_args(digests, metadata, case_id, step)]
         done = await self.submit_many_and_wait(envs, timeout_s)
-        return [
-            await self.receipt(nz.registration_tx_id(e.tx_id, c.result), d, timeout_s=timeout_s)
-            for e, c, d in zip(envs, done, digests, strict=True)
-        ]
+        return list(
+            await asyncio.gather(
+                *(
+                    self.receipt(nz.registration_tx_id(e.tx_id, c.result), d, timeout_s=timeout_s)
+                    for e, c, d in zip(envs, done, digests, strict=True)
+                )
+            )
+        )
 
     async def notarize_many(
         self,
