@@ -91,11 +91,11 @@ def test_notarize_separately_one_transaction_per_file_in_one_block(tmp_path: Pat
     assert main(["notarize", *files, "--separately", "--describe", "--label", "site visit", *conn]) == 0
     out = capsys.readouterr().out
     assert box.height == before + 1 and "12 transaction(s)" in out
-    for f in files:
-        receipt = f + ".receipt.json"
-        assert main(["verify", f, receipt, "--genesis", str(tmp_path / "genesis.json")]) == 0
+    for name in files:
+        receipt = name + ".receipt.json"
+        assert main(["verify", name, receipt, "--genesis", str(tmp_path / "genesis.json")]) == 0
         meta = json.loads(Path(receipt).read_text())
-        assert Path(f).name in json.dumps(meta)  # --describe: each file's own metadata
+        assert Path(name).name in json.dumps(meta)  # --describe: each file's own metadata
 
 
 def test_verify_failures_name_the_check(tmp_path: Path, env: tuple[Sandbox, FakeCluster, list[str]], capsys: pytest.CaptureFixture[str]) -> None:

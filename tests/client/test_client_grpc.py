@@ -77,12 +77,18 @@ def test_resubmitting_the_same_tx_is_idempotent(box: Sandbox, cluster: FakeClust
         assert c.query("kv", "get", {"key": "a"}) == "1"
 
 
-def test_notarize_many_one_transaction_many_receipts(tmp_path: Path, box: Sandbox, cluster: FakeCluster) -> None:
+def _files(folder: Path, stem: str, count: int) -> list[Path]:
+    """`count` small files of distinct content, `stem-000.txt` ..."""
     files = []
-    for i in range(40):
-        f = tmp_path / f"page-{i:03}.txt"
-        f.write_text(f"page {i}\n" * (i + 1))
+    for i in range(count):
+        f = folder / f"{stem}-{i:03}.txt"
+        f.write_text(f"{stem} {i}\n" * (i + 1))
         files.append(f)
+    return files
+
+
+def test_notarize_many_one_transaction_many_receipts(tmp_path: Path, box: Sandbox, cluster: FakeCluster) -> None:
+    files = _files(tmp_path, "page", 40)
     seen: list[tuple[int, int]] = []
     with _client(box, cluster) as c:
         before = box.height
@@ -95,11 +101,7 @@ def test_notarize_many_one_transaction_many_receipts(tmp_path: Path, box: Sandbo
 
 
 def test_notarize_each_one_transaction_per_document_submitted_together(tmp_path: Path, box: Sandbox, cluster: FakeCluster) -> None:
-    files = []
-    for i in range(30):
-        f = tmp_path / f"deed-{i:02}.txt"
-        f.write_text(f"deed {i}\n" * (i + 1))
-        files.append(f)
+    files = _files(tmp_path, "deed", 30)
     dup = tmp_path / "deed-copy.txt"
     dup.write_bytes(files[3].read_bytes())  # same content twice in one call
     docs = [*files, dup]
