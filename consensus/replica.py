@@ -253,6 +253,14 @@ class Replica:
                 self._start_view_change(self._view + 1, "new-view timeout")
         elif self._in_vc:
             pass
+        elif self._awaiting_transfer():
+            # Whatever it waits for may be decided already (its node still holds the txs of
+            # batches committed behind the transfer): the wait is this replica's, not the
+            # primary's. Found in a pause run: the load had stopped, no commit came to reset the
+            # timer, and the node left view 0 alone ("executed 390, committed 394"). A faulty
+            # primary is still replaced: the others time out, and this replica joins them by
+            # the f+1 rule; the timer starts afresh once the state is installed.
+            self._idle = self._stalled = 0
         elif not self.is_primary and (self._requests_pending or self._log.has_work()):
             self._idle += 1
             self._stalled += 1
@@ -288,6 +296,10 @@ class Replica:
         else:
             self._unreachable.add(peer)
         return self._flush()
+
+    def _awaiting_transfer(self) -> bool:
+        """This replica asked its node for a certified state it has not installed yet."""
+        return self._cp.transfer_seq > self._last_executed
 
     def _primary_alone_unreachable(self) -> bool:
         """The link to the primary is down while this replica still reaches a view-change

@@ -15,6 +15,7 @@ from baaskit.consensus import (
     Prepare,
     PrePrepare,
     Replica,
+    StateTransferRequested,
     decode_message,
 )
 from baaskit.consensus.types import CommitCertificate
@@ -391,3 +392,50 @@ def test_a_backup_abstaining_on_a_seq_stays_in_the_view_and_gets_it_committed() 
     assert all((replica(c, r).view, replica(c, r).in_view_change) == (0, False) for r in range(4))
     assert replica(c, 3).last_committed >= gap
     assert c.nodes[3].app.executed == c.nodes[0].app.executed
+
+
+def lagging_with_its_fetch_held(c: Cluster) -> Replica:
+    """Backup 3 was down while the others went past a stable checkpoint; restarted, it asks its
+    node for that state, and the node's fetch does not finish (held)."""
+    steady(c)
+    c.nodes[3].fetch_held = True
+    c.crash(3)
+    for _ in range(3 * c.config.checkpoint_interval // 2):
+        round_(c)
+    c.restart(3)
+    return replica(c, 3)
+
+
+def test_a_backup_waiting_for_its_own_state_transfer_does_not_suspect_the_primary() -> None:
+    """Found in a pause run: a node held committed batches behind a state transfer its fetch had
+    not finished. The load had stopped, so no commit came to reset its request timer while its
+    mempool still held the txs of those batches: it left view 0 alone ("request timeout (20
+    ticks without progress, limit 20; executed 390, committed 394, ...)"). Waiting for a state
+    it asked for is its own lag, not the primary's."""
+    c = make_cluster()
+    r3 = lagging_with_its_fetch_held(c)
+    for _ in range(3 * TIMEOUT):  # no new requests: nothing commits that would reset the timer
+        round_(c, submit=False)
+    assert any(isinstance(item, StateTransferRequested) for item in c.nodes[3].queue)
+    assert r3.last_executed < replica(c, 1).last_committed
+    assert c.nodes[3].pending_flag  # it still holds requests the others have executed
+    assert (r3.view, r3.in_view_change) == (0, False)
+    c.nodes[3].fetch_held = False
+    settle(c, [0, 1, 2, 3])
+    assert all((replica(c, r).view, replica(c, r).in_view_change) == (0, False) for r in range(4))
+
+
+def test_a_crashed_primary_is_replaced_while_a_backup_waits_for_its_state_transfer() -> None:
+    """The paused timer costs no liveness: the other two backups time out, and the one still
+    waiting for its state joins them by the f+1 rule, which makes the view-change quorum."""
+    c = make_cluster()
+    r3 = lagging_with_its_fetch_held(c)
+    c.crash(0)
+    rounds = 0
+    while not all(replica(c, r).view >= 1 and not replica(c, r).in_view_change for r in (1, 2, 3)):
+        round_(c)
+        rounds += 1
+        assert rounds <= 4 * TIMEOUT, "the primary was not replaced"
+    assert r3.last_executed < replica(c, 1).last_committed  # it joined before its state arrived
+    c.nodes[3].fetch_held = False
+    settle(c, [1, 2, 3])

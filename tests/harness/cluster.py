@@ -64,6 +64,9 @@ class Node:
     # Seqs whose validation this node leaves unanswered (the node abstains, as a lagging node
     # does on a stale proposal: node/validation.py behind_ms).
     abstain: set[int] = field(default_factory=set)
+    # The node's fetch of a transferred state has not finished (a slow fetch, or a target peers
+    # have not certified yet): requested transfers wait in the queue until this is cleared.
+    fetch_held: bool = False
 
     @property
     def honest(self) -> bool:
@@ -197,7 +200,7 @@ class Cluster:
                 if app.last_executed >= item.seq and have and have[0] == item.state_digest:
                     node.queue.popleft()
                     continue
-                donor = self._donor(node, item.seq, item.state_digest)
+                donor = None if node.fetch_held else self._donor(node, item.seq, item.state_digest)
                 if donor is None:
                     return  # blocked until some replica can serve that state
                 node.queue.popleft()
