@@ -145,7 +145,7 @@ class Driver:
         self._timer: asyncio.TimerHandle | None = None
         self._requests_pending = False
         self._ticks = 0
-        self._peer_top = 0  # highest height a valid-looking peer header vote named
+        self._peer_tops: dict[int, int] = {}  # per peer link: the highest height its votes named
         self._last_catchup_ms = 0
         self._catching_up: asyncio.Task[None] | None = None  # a catch-up beside the loop
         self._transfer_to = 0  # a state transfer's target height (consensus/ready.py rule 3)
@@ -332,7 +332,7 @@ class Driver:
             for data in frame.consensus:
                 ready = ready.merge(self.replica.receive(bytes(data), sender))
         with self._cpu.section("header_signatures_in"):
-            self._on_header_signatures(frame)
+            self._on_header_signatures(sender, frame)
         return ready
 
     def _defer_forwarded(self, frames: list[peer_pb2.PeerFrame]) -> None:
@@ -359,10 +359,10 @@ class Driver:
         if added:
             self._note_pending()
 
-    def _on_header_signatures(self, frame: peer_pb2.PeerFrame) -> None:
+    def _on_header_signatures(self, sender: int, frame: peer_pb2.PeerFrame) -> None:
         for vote in frame.header_signatures:
-            if vote.height > self._store.last_height():
-                self._peer_top = max(self._peer_top, vote.height)
+            if vote.height > self._peer_tops.get(sender, 0):
+                self._peer_tops[sender] = vote.height
             cert = self._collector.add(vote)
             if cert is not None:
                 self._store.put_certificate(cert.height, cert.encode())
@@ -591,7 +591,7 @@ class Driver:
         executed meanwhile is only compared), and its end is queued as an item."""
         if self._catch_up is None or self._catching_up is not None:
             return
-        behind = self._peer_top - self._store.last_height() >= self._p.catchup_lag
+        behind = self._peer_top() - self._store.last_height() >= self._p.catchup_lag
         if not behind and self._transfer_to <= self._store.last_height():
             return
         # One fetch a second, except while committed batches wait for a state transfer's
@@ -601,6 +601,14 @@ class Driver:
         if not self._held and monotonic_ms() - self._last_catchup_ms < 1_000:
             return
         self._start_catch_up()
+
+    def _peer_top(self) -> int:
+        """The highest height f+1 peers have named in header votes (by the link they came on,
+        so at least one of them is honest and really executed it): one faulty peer naming a
+        height far ahead cannot keep this node fetching."""
+        tops = sorted(self._peer_tops.values(), reverse=True)
+        f = self.replica.config.f
+        return tops[f] if len(tops) > f else 0
 
     def _start_catch_up(self) -> None:
         if self._catching_up is None:

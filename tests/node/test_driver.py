@@ -178,9 +178,15 @@ def test_the_loop_votes_and_then_installs_the_state_while_a_catch_up_runs_beside
         mempool.admit([committed_elsewhere], store.is_committed)
         loop_task = asyncio.create_task(driver.run())
         try:
-            # A peer's header vote names height 10: 10 blocks above us (lag limit 8).
-            peer_vote = blocks[9].vote().to_proto()  # member 0's signature over its header 10
-            await driver.on_frame(0, peer_pb2.PeerFrame(header_signatures=[peer_vote]))
+            # Header votes name height 10: 10 blocks above us (lag limit 8). One peer's word is
+            # not enough (it could be the faulty one); a second peer's, f+1 in all, is.
+            votes = certs[9].to_proto().signatures  # members 0, 2 and 3 over header 10
+            await driver.on_frame(0, peer_pb2.PeerFrame(header_signatures=[votes[0]]))
+            await driver.on_tick()
+            await until(lambda: metrics.get(DRIVER_ROUNDS) >= 1)
+            await asyncio.sleep(0.05)  # room for a fetch task to start, if one had been created
+            assert not fetching.is_set()
+            await driver.on_frame(2, peer_pb2.PeerFrame(header_signatures=[votes[1]]))
             await driver.on_tick()
             await asyncio.wait_for(fetching.wait(), GUARD_S)
 
