@@ -90,7 +90,7 @@ class DriverParams:
     batch_delay_ms: int = 2
     max_inflight: int = 4
     block_time_skew_ms: int = 10_000
-    catchup_lag: int = 8  # peers' header votes this far above us -> fetch certified blocks
+    catchup_lag: int = 8  # f+1 peers' header votes this far above us -> fetch certified blocks
 
 
 CatchUp = Callable[[int], Awaitable[int]]  # target height (0 = latest) -> new last height
