@@ -13,9 +13,9 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-_COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
+_COMMON = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
-settings.register_profile("ci", derandomize=True, print_blob=True, database=None, **_COMMON)
-settings.register_profile("dev", max_examples=20, print_blob=True, **_COMMON)
-settings.register_profile("soak", max_examples=10_000, print_blob=True, database=None, **_COMMON)
+settings.register_profile("ci", _COMMON, derandomize=True, print_blob=True, database=None)
+settings.register_profile("dev", _COMMON, max_examples=20, print_blob=True)
+settings.register_profile("soak", _COMMON, max_examples=10_000, print_blob=True, database=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
