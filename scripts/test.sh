@@ -17,6 +17,6 @@ bash scripts/gen_proto.sh --check
 echo "== ruff"
 .venv/bin/ruff check .
 echo "== mypy"
-.venv/bin/mypy common consensus contracts node client cli bench
+.venv/bin/mypy common consensus contracts node client cli bench tests
 echo "== pytest (HYPOTHESIS_PROFILE=$HYPOTHESIS_PROFILE)"
 exec .venv/bin/python -m pytest -m "not slow" -p no:cacheprovider "$@"
