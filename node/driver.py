@@ -243,9 +243,11 @@ class Driver:
             if ticks:
                 self._maybe_catch_up()
             self._process(ready)  # events (a view change) are handled before proposing
-            # Votes leave before this round verifies forwarded txs (~75 us each): consensus
-            # hops do not queue behind ingesting txs of later blocks. A pre-prepare that names
-            # a tx not verified yet gets it verified by validation (the cache-miss path).
+            # The writers are woken here, but they run only when this round yields, i.e. after
+            # the forwarded txs below are verified (~60 us each). Yielding here instead measured
+            # no end-to-end gain: a hop also waits for the receiver's round (12 alternating
+            # pairs at 1,000 tx/s, p50 better in 6, worse in 5). A pre-prepare that names a tx
+            # not verified yet gets it verified by validation (the cache-miss path).
             self._transport.flush(force=ticks > 0)
             if forwarded and self._catching_up is not None:
                 # Most txs forwarded while this node is far behind are in blocks the fetch is
