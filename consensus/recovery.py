@@ -1,7 +1,9 @@
 """Rebuilding what a replica knew from the records it persisted (pure parsing; no state changes).
 
 For every storage key the record with the highest view (then seq) wins, so the node may either
-overwrite superseded records or keep them all.
+overwrite superseded records or keep them all. PREPARED and COMMITTED records whose pre-prepare
+was stored without its batch get it back from the pre-prepare record of the same seq and view
+(records.py).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from .codec import decode_certificate, decode_checkpoint_proof, decode_message, 
 from .errors import LocalMisuse, MalformedMessage
 from .log import Slot, in_window
 from .ready import BatchCarriedOver, BatchCommitted
-from .records import Record, RecordKind
+from .records import PRE_PREPARE_KINDS, Record, RecordKind, payload_elided, with_payload
 from .types import (
     Checkpoint,
     Commit,
@@ -59,6 +61,18 @@ def _by_key(records: Iterable[Record]) -> list[Record]:
     return [best[k] for k in sorted(best)]
 
 
+def _restored(pp: PrePrepare, batches: Mapping[tuple[int, int], bytes], what: str) -> PrePrepare:
+    """``pp`` with its batch, taken from our pre-prepare record of the same seq and view if the
+    record holding ``pp`` left it out."""
+    if not payload_elided(pp):
+        return pp
+    payload = batches.get((pp.seq, pp.view))
+    full = with_payload(pp, payload) if payload is not None else None
+    if full is None:
+        raise LocalMisuse(f"{what} record for seq {pp.seq} names a batch no pre-prepare record holds")
+    return full
+
+
 def recover(records: Iterable[Record]) -> Recovered:
     out = Recovered()
     view_records: list[Record] = []
@@ -76,9 +90,10 @@ def recover(records: Iterable[Record]) -> Recovered:
                 out.stable = StableCheckpoint(rec.seq, proof[0].state_digest, proof)
         elif kind is RecordKind.PREPARED:
             try:
-                out.certificates[rec.seq] = decode_certificate(rec.data)
+                cert = decode_certificate(rec.data)
             except MalformedMessage as exc:
                 raise LocalMisuse(f"corrupt prepared record: {exc}") from None
+            out.certificates[rec.seq] = cert
         elif kind is RecordKind.COMMITTED:
             cc = _decode(rec)
             if not isinstance(cc, CommitCertificate):
@@ -86,6 +101,19 @@ def recover(records: Iterable[Record]) -> Recovered:
             out.committed[rec.seq] = cc
         else:
             per_view.append((rec, _decode(rec)))
+    batches = {
+        (msg.seq, msg.view): msg.payload
+        for rec, msg in per_view
+        if rec.kind in PRE_PREPARE_KINDS and isinstance(msg, PrePrepare) and not payload_elided(msg)
+    }
+    out.certificates = {
+        seq: PreparedCertificate(_restored(c.pre_prepare, batches, "prepared"), c.prepares)
+        for seq, c in out.certificates.items()
+    }
+    out.committed = {
+        seq: CommitCertificate(_restored(c.pre_prepare, batches, "committed"), c.commits, c.replica, c.signature)
+        for seq, c in out.committed.items()
+    }
     for rec in view_records:
         out.view, out.in_view_change = rec.view, rec.data == b"\x01"
     for rec, msg in per_view:

@@ -37,7 +37,7 @@ from .ready import (
     ViewChanged,
     ViewChangeStarted,
 )
-from .records import Record, RecordKind
+from .records import PRE_PREPARE_KINDS, Record, RecordKind, without_payload
 from .recovery import in_flight, rebuild_slots, recover
 from .signing import Signer, Verifier, seal, verify_body
 from .types import (
@@ -49,6 +49,7 @@ from .types import (
     Message,
     NewView,
     Prepare,
+    PreparedCertificate,
     PrePrepare,
     ReplicaId,
     Status,
@@ -134,6 +135,9 @@ class Replica:
         self._unreachable: set[ReplicaId] = set()
         self._evidence: dict[ReplicaId, int] = {}
         self._deferred: list[Record] = []  # planted bug vote_before_persist only
+        # seq -> view -> digest of the pre-prepare records handed out for persisting: a PREPARED
+        # or COMMITTED record of the same pre-prepare names the batch instead of repeating it.
+        self._pp_records: dict[int, dict[int, bytes]] = {}
         self._out = ReadyBuilder()
 
     # ------------------------------------------------------------------ read-only properties
@@ -226,7 +230,7 @@ class Replica:
         if not in_window(seq, self._cp.stable.seq, self._c.watermark_window):
             return self._reject("watermark window full")
         pp, data = self._sign(PrePrepare(self._view, seq, batch.digest, batch.payload, self._me))
-        self._persist(Record(RecordKind.SENT_PRE_PREPARE, seq, self._view, data))
+        self._persist_pre_prepare(RecordKind.SENT_PRE_PREPARE, pp, data)
         self._broadcast(data)
         slot = self._log.slot(seq)
         slot.pre_prepare, slot.pre_prepare_bytes, slot.validated = pp, data, True
@@ -492,9 +496,7 @@ class Replica:
         assert slot.pre_prepare is not None and slot.pre_prepare_bytes is not None
         pp = slot.pre_prepare
         p, data = self._sign(Prepare(pp.view, pp.seq, pp.digest, self._me))
-        self._persist(
-            Record(RecordKind.ACCEPTED_PRE_PREPARE, pp.seq, pp.view, slot.pre_prepare_bytes)
-        )
+        self._persist_pre_prepare(RecordKind.ACCEPTED_PRE_PREPARE, pp, slot.pre_prepare_bytes)
         self._persist(Record(RecordKind.SENT_PREPARE, pp.seq, pp.view, data))
         self._broadcast(data)
         slot.prepares[self._me], slot.my_prepare = p, data
@@ -510,7 +512,8 @@ class Replica:
                 return
             slot.prepared = True
             self._log.certs[pp.seq] = cert
-            self._persist(Record(RecordKind.PREPARED, pp.seq, pp.view, encode_certificate(cert)))
+            stored = PreparedCertificate(self._stored_form(cert.pre_prepare), cert.prepares)
+            self._persist(Record(RecordKind.PREPARED, pp.seq, pp.view, encode_certificate(stored)))
             c, data = self._sign(Commit(pp.view, pp.seq, pp.digest, self._me))
             self._persist(Record(RecordKind.SENT_COMMIT, pp.seq, pp.view, data))
             self._broadcast(data)
@@ -529,7 +532,7 @@ class Replica:
         if pp.view == self._view:
             self._progress_seen(pp.seq)
         if self._log.decide(pp, commits):
-            proof = encode_message(CommitCertificate(pp, commits, self._me))
+            proof = encode_message(CommitCertificate(self._stored_form(pp), commits, self._me))
             self._persist(Record(RecordKind.COMMITTED, pp.seq, pp.view, proof))
             self._drain_commits()
 
@@ -599,7 +602,7 @@ class Replica:
         if self._bugs.premature_gc:
             self._log.collect_through(seq)
             self._cp.forget_through(seq)
-            self._out.forget_below = seq
+            self._forget_below(seq)
         self._check_checkpoint(seq, state_digest)
 
     def _on_checkpoint(self, cp: Checkpoint) -> None:
@@ -630,7 +633,7 @@ class Replica:
         )
         self._log.collect_through(st.seq)
         self._quorums_seen = {s for s in self._quorums_seen if s > st.seq}
-        self._out.forget_below = st.seq
+        self._forget_below(st.seq)
         self._out.events.append(CheckpointStabilized(st.seq, st.state_digest))
         self._next_seq = max(self._next_seq, st.seq + 1)
         if self._log.last_committed < st.seq:
@@ -803,6 +806,23 @@ class Replica:
             self._deferred.append(record)
         else:
             self._out.persist.append(record)
+
+    def _persist_pre_prepare(self, kind: RecordKind, pp: PrePrepare, data: bytes) -> None:
+        assert kind in PRE_PREPARE_KINDS
+        self._persist(Record(kind, pp.seq, pp.view, data))
+        if not self._bugs.vote_before_persist:  # a deferred record may come after the others
+            self._pp_records.setdefault(pp.seq, {})[pp.view] = pp.digest
+
+    def _stored_form(self, pp: PrePrepare) -> PrePrepare:
+        """How a PREPARED/COMMITTED record holds ``pp``: without the batch if one of our
+        pre-prepare records (persisted in this Ready or before) holds it (records.py)."""
+        if self._pp_records.get(pp.seq, {}).get(pp.view) == pp.digest:
+            return without_payload(pp)
+        return pp
+
+    def _forget_below(self, seq: int) -> None:
+        self._out.forget_below = seq
+        self._pp_records = {s: v for s, v in self._pp_records.items() if s > seq}
 
     def _broadcast(self, data: bytes) -> None:
         self._out.messages.append(Outbound(None, data))

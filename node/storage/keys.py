@@ -10,7 +10,7 @@ numeric order: block 10 sorts after block 9, never between 1 and 100.
     i/<tx_id 32>                  tx index: tx_id -> <height u64><index u32>
     c/<height u64>                block certificate (encoded by node/certificates.py)
     s/<state key>                 contract state; state keys are themselves c/<contract>/...
-    p/<record key>                consensus record; record key = kind byte [+ seq u64]
+    p/<record key>                consensus record; record key = kind byte [+ seq u64 [+ view u64]]
 """
 
 from __future__ import annotations
@@ -89,9 +89,10 @@ def consensus_key(suffix: bytes) -> bytes:
 
 
 def consensus_seq(suffix: bytes) -> int | None:
-    """The sequence number of a sequence-bound record key (kind byte + u64 seq), else None."""
-    if len(suffix) == 9:
-        return read_u64(suffix[1:])
+    """The sequence number of a sequence-bound record key (kind byte + u64 seq, and a u64 view
+    for pre-prepare records), else None."""
+    if len(suffix) in (9, 17):
+        return read_u64(suffix[1:9])
     return None
 
 

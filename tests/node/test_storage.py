@@ -270,8 +270,8 @@ def test_real_consensus_records_round_trip_and_forget_like_the_core(store: KVSto
     records = [Record(RecordKind.VIEW, 0, 2, b"\x00")] + [
         Record(kind, seq, 2, b"m%d" % seq)
         for seq in (1, 2, 3, 300)
-        for kind in (RecordKind.SENT_PREPARE, RecordKind.COMMITTED)
-    ]
+        for kind in (RecordKind.ACCEPTED_PRE_PREPARE, RecordKind.SENT_PREPARE, RecordKind.COMMITTED)
+    ] + [Record(RecordKind.ACCEPTED_PRE_PREPARE, 2, 3, b"view 3")]  # pre-prepare keys hold the view
     store.write_consensus_records([(r.key, encode_record(r)) for r in records])
     assert sorted(decode_record(b).key for b in store.load_consensus_records()) == sorted(r.key for r in records)
     store.write_consensus_records([], forget_below=2)
