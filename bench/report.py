@@ -16,7 +16,7 @@ def format_report(bound: dict[str, Any], runs: list[dict[str, Any]], extras: dic
         "",
     ]
     head = ("mode", "offered/s", "committed tx/s", "achieved/bound", "p50 ms", "p95 ms", "p99 ms",
-            "CPU us/tx/node", "peak RSS MB", "fsyncs/block", "tx/block", "disk B/tx")
+            "CPU us/tx/node", "peak RSS MB", "fsyncs/block", "tx/block", "written B/tx", "disk B/tx")
     rows = [head]
     for r in runs:
         lat = r["latency_ms"]
@@ -32,6 +32,7 @@ def format_report(bound: dict[str, Any], runs: list[dict[str, Any]], extras: dic
             f"{max(r['peak_rss_mb'].values(), default=0):.0f}",
             f"{_avg(r['fsyncs_per_block']):.2f}",
             f"{r['txs_per_block']:.0f}",
+            f"{_avg(r['store_bytes_written_per_tx']):.0f}",
             f"{_avg(r['disk_bytes_per_tx']):.0f}",
         ))
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]

@@ -137,6 +137,10 @@ def summarize(
     }
     blocks = {m: after.metrics[m].get("blocks", 0) - before.metrics.get(m, {}).get("blocks", 0) for m in after.metrics}
     fsyncs = {m: after.metrics[m].get("fsyncs", 0) - before.metrics.get(m, {}).get("fsyncs", 0) for m in after.metrics}
+    written = {
+        m: after.metrics[m].get("store_bytes_written", 0) - before.metrics.get(m, {}).get("store_bytes_written", 0)
+        for m in after.metrics
+    }
     disk_per_tx = {m: (after.disk[m] - before.disk.get(m, 0)) / max(1, committed) for m in after.disk}
     report: dict[str, Any] = {
         "offered_rate": spec.rate,
@@ -159,6 +163,7 @@ def summarize(
         "blocks": blocks,
         "txs_per_block": committed / max(1, max(blocks.values(), default=1)),
         "disk_bytes_per_tx": disk_per_tx,
+        "store_bytes_written_per_tx": {m: written[m] / max(1, committed) for m in written},
     }
     if fault:
         killed_at = fault["killed_at"]

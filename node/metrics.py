@@ -9,6 +9,9 @@ from collections.abc import Callable
 
 # Names every node reports (always present in a snapshot, even at zero).
 FSYNCS = "fsyncs"  # sync=True write batches (blocks, certificates, consensus record groups)
+# Key and value bytes handed to LevelDB in write batches (deletes count their key): what the
+# write-ahead log and the memtable take in, before compaction and file-system overheads.
+STORE_BYTES_WRITTEN = "store_bytes_written"
 BLOCKS = "blocks"  # blocks executed and committed to storage
 TXS = "txs"  # transactions committed in blocks
 TXS_SKIPPED = "txs_skipped"  # proposed txs skipped at execution (already committed: at-most-once)
@@ -27,6 +30,7 @@ DIVERGENT_HEADERS = "divergent_headers"
 
 KNOWN = (
     FSYNCS,
+    STORE_BYTES_WRITTEN,
     BLOCKS,
     TXS,
     TXS_SKIPPED,

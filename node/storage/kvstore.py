@@ -17,7 +17,7 @@ from typing import Protocol
 
 from baaskit.block import GENESIS_PREV_HASH
 from baaskit.genesis import Genesis
-from baaskit.node.metrics import FSYNCS, Metrics
+from baaskit.node.metrics import FSYNCS, STORE_BYTES_WRITTEN, Metrics
 from baaskit.tx import TxEnvelope
 
 from . import keys
@@ -84,10 +84,13 @@ class KVStore:
             if not puts and not deletes:
                 return
         self._raw.write(puts, deletes, sync)
-        if sync:
-            with self._count_lock:  # the runtime may group-commit records from a worker thread
+        written = sum(len(k) + len(v) for k, v in puts) + sum(len(k) for k in deletes) if self._metrics is not None else 0
+        with self._count_lock:  # the runtime may group-commit records from a worker thread
+            if sync:
                 self._sync_batches += 1
-                if self._metrics is not None:
+            if self._metrics is not None:
+                self._metrics.incr(STORE_BYTES_WRITTEN, written)
+                if sync:
                     self._metrics.incr(FSYNCS)
 
     @property

@@ -89,6 +89,10 @@ def test_commit_block_is_one_sync_batch_and_reads_back(store: KVStore, chain: Ch
     store.commit_block(block, [(b"c/kv/d/new", b"1"), (b"c/kv/d/old", None)], _digest(1))
     assert store.sync_batches == before + 1
     assert store.metrics.snapshot()["fsyncs"] == before + 1  # type: ignore[attr-defined]
+    written = store.metrics.snapshot()["store_bytes_written"]  # type: ignore[attr-defined]
+    store.write_consensus_records([(bytes([4]) + keys.u64(9), b"vote")], forget_below=None)
+    # key p/ + kind + seq, and the value: what LevelDB takes in
+    assert store.metrics.snapshot()["store_bytes_written"] == written + 2 + 9 + 4  # type: ignore[attr-defined]
     assert store.last_height() == 1
     assert store.last_block_hash() == block.header_hash
     assert store.state_digest() == _digest(1)
