@@ -1,7 +1,11 @@
 """Pre-signed notarization load, submitted open-loop at a rate or closed-loop at maximum.
 
-Latency is submit -> commit as seen by this client: the time the Submit call left, to the time
-the client saw the tx in a committed block on its SubscribeBlocks stream.
+Latency is submit -> commit as seen by this client: to the time the client saw the tx in a
+committed block on its SubscribeBlocks stream, from the time the Submit call left (closed loop) or
+from the time the schedule said to send it (open loop). An open-loop send that waits for a free
+call slot, because earlier Submits are slow to return, counts that wait as latency: measured from
+the call, a system falling behind would show as a lower rate with flattering latencies
+("coordinated omission").
 """
 
 from __future__ import annotations
@@ -118,12 +122,12 @@ class LoadRunner:
                 self._watch_stub += 1
                 await asyncio.sleep(0.05)
 
-    async def _submit(self, batch: list[TxEnvelope], node: int) -> None:
+    async def _submit(self, batch: list[TxEnvelope], node: int, scheduled: float | None = None) -> None:
         r = self.result
         request = _pb(batch)
         for attempt in range(200):
             stub = self._stubs[(node + attempt) % len(self._stubs)]
-            sent = time.monotonic()
+            sent = time.monotonic() if scheduled is None else scheduled
             for e in batch:
                 r.submit_t.setdefault(e.tx_id, sent)
             try:
@@ -164,11 +168,12 @@ class LoadRunner:
         sem = asyncio.Semaphore(concurrency)
         handed = 0
 
-        async def send(i: int, batch: list[TxEnvelope]) -> None:
+        async def send(i: int, batch: list[TxEnvelope], scheduled: float | None) -> None:
             async with sem:
-                await self._submit(batch, i)
+                await self._submit(batch, i, scheduled)
 
         for i, batch in enumerate(batches):
+            due = None
             if rate is not None:  # open loop: the schedule does not wait for the system
                 due = r.started + (i * batch_size) / rate
                 delay = due - time.monotonic()
@@ -179,7 +184,7 @@ class LoadRunner:
                     self._progress.clear()
                     await self._progress.wait()
             handed += len(batch)
-            task = asyncio.create_task(send(i, batch))
+            task = asyncio.create_task(send(i, batch, due))
             pending.add(task)
             task.add_done_callback(pending.discard)
             if progress is not None and i % 10 == 0:
