@@ -627,8 +627,8 @@ class Replica:
                 # fetch the blocks instead. Found in 200 s full-load runs: a backup one block
                 # behind at a checkpoint got 2f+1 checkpoint votes first, asked a state transfer
                 # and spent 6-16 s re-executing 30-80 fetched blocks. It applies the checkpoint
-                # once it commits that far (or after request_timeout_ticks: a tick of delay is
-                # what a slower network would have given it anyway).
+                # once it commits that far, or after request_timeout_ticks (waiting is what a
+                # slower delivery of the votes would have caused anyway).
                 if self._pending_stable is None or seq > self._pending_stable.seq:
                     self._pending_stable, self._pending_ticks = st, 0
                 return
