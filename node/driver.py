@@ -307,7 +307,10 @@ class Driver:
         now = monotonic_ms()
         if self._last_tick_ms and now - self._last_tick_ms > SELF_PAUSE_MS:
             self._link_grace_until = now + LINK_GRACE_MS
-            log.warning("no tick handled for %d ms: this node was paused or starved of CPU", now - self._last_tick_ms)
+            log.warning(
+                "no tick handled for %d ms: this node was paused, starved of CPU, or waiting on a stalled disk",
+                now - self._last_tick_ms,
+            )
         self._last_tick_ms = now
         now_up = frozenset(self._transport.connected_peers())
         dropped = frozenset() if now < self._link_grace_until else self._links_up - now_up

@@ -12,6 +12,9 @@ FSYNCS = "fsyncs"  # sync=True write batches (blocks, certificates, consensus re
 # Key and value bytes handed to LevelDB in write batches (deletes count their key): what the
 # write-ahead log and the memtable take in, before compaction and file-system overheads.
 STORE_BYTES_WRITTEN = "store_bytes_written"
+# Synced write batches that held the node's event loop for over 100 ms (the disk stalled: under
+# load, ext4 makes an fsync wait for other files' dirty data, e.g. a compaction's new tables).
+STORE_SLOW_SYNCS = "store_slow_syncs"
 BLOCKS = "blocks"  # blocks executed and committed to storage
 TXS = "txs"  # transactions committed in blocks
 TXS_SKIPPED = "txs_skipped"  # proposed txs skipped at execution (already committed: at-most-once)
@@ -31,6 +34,7 @@ DIVERGENT_HEADERS = "divergent_headers"
 KNOWN = (
     FSYNCS,
     STORE_BYTES_WRITTEN,
+    STORE_SLOW_SYNCS,
     BLOCKS,
     TXS,
     TXS_SKIPPED,

@@ -11,18 +11,26 @@ consensus records and ONE committing blocks). The memory backend is single-threa
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from baaskit.block import GENESIS_PREV_HASH
 from baaskit.genesis import Genesis
-from baaskit.node.metrics import FSYNCS, STORE_BYTES_WRITTEN, Metrics
+from baaskit.node.metrics import FSYNCS, STORE_BYTES_WRITTEN, STORE_SLOW_SYNCS, Metrics
 from baaskit.tx import TxEnvelope
 
 from . import keys
 from .codec import CodecError, pack_envelope, unpack_envelope
 from .interface import CorruptStoreError, StateWrites, StoredBlock, StoreError
+
+log = logging.getLogger(__name__)
+
+SLOW_SYNC_S = 0.1  # a synced batch slower than this is counted (store_slow_syncs) ...
+STALLED_SYNC_S = 1.0  # ... and one slower than this is also logged: the node stood still
+_clock = time.perf_counter  # a module attribute, so that tests can stall the disk without sleeping
 
 
 class RawKV(Protocol):
@@ -83,7 +91,9 @@ class KVStore:
             deletes = [*deletes, *staged_deletes]
             if not puts and not deletes:
                 return
+        started = _clock()
         self._raw.write(puts, deletes, sync)
+        took = _clock() - started
         written = sum(len(k) + len(v) for k, v in puts) + sum(len(k) for k in deletes) if self._metrics is not None else 0
         with self._count_lock:  # the runtime may group-commit records from a worker thread
             if sync:
@@ -92,6 +102,13 @@ class KVStore:
                 self._metrics.incr(STORE_BYTES_WRITTEN, written)
                 if sync:
                     self._metrics.incr(FSYNCS)
+                    if took > SLOW_SYNC_S:
+                        self._metrics.incr(STORE_SLOW_SYNCS)
+        if sync and took > STALLED_SYNC_S:
+            log.warning(
+                "a synced write batch of %d keys took %d ms: the disk stalled, and this node waited (store_slow_syncs)",
+                len(puts) + len(deletes), took * 1000,
+            )
 
     @property
     def sync_batches(self) -> int:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import logging
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -281,3 +282,28 @@ def test_real_consensus_records_round_trip_and_forget_like_the_core(store: KVSto
     store.write_consensus_records([], forget_below=2)
     kept = [decode_record(b) for b in store.load_consensus_records()]
     assert sorted(r.key for r in kept) == sorted(r.key for r in records if not r.forgettable(2))
+
+
+def test_a_stalled_synced_write_is_counted_and_logged(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """A synced batch that held the node over SLOW_SYNC_S is counted, and one over STALLED_SYNC_S
+    is also logged. The disk is a backend whose writes advance a fake clock."""
+    from baaskit.node.storage import kvstore
+    from baaskit.node.storage.memory import _DictKV
+
+    now = [0.0]
+    delays = iter([0.0, 0.3, 2.5, 0.05])
+
+    class StallingKV(_DictKV):
+        def write(self, puts: Sequence[tuple[bytes, bytes]], deletes: Sequence[bytes], sync: bool) -> None:
+            now[0] += next(delays)
+            super().write(puts, deletes, sync)
+
+    monkeypatch.setattr(kvstore, "_clock", lambda: now[0])
+    metrics = Metrics()
+    store = KVStore(StallingKV(), metrics)
+    with caplog.at_level(logging.WARNING):
+        for seq in range(1, 5):
+            store.write_consensus_records([(bytes([4]) + keys.u64(seq), b"vote")])
+    assert metrics.get("store_slow_syncs") == 2  # the 300 ms and the 2.5 s batch
+    stalled = [r.getMessage() for r in caplog.records if "the disk stalled" in r.getMessage()]
+    assert stalled == ["a synced write batch of 1 keys took 2500 ms: the disk stalled, and this node waited (store_slow_syncs)"]
