@@ -94,16 +94,14 @@ class KVStore:
         started = _clock()
         self._raw.write(puts, deletes, sync)
         took = _clock() - started
-        written = sum(len(k) + len(v) for k, v in puts) + sum(len(k) for k in deletes) if self._metrics is not None else 0
         with self._count_lock:  # the runtime may group-commit records from a worker thread
             if sync:
                 self._sync_batches += 1
             if self._metrics is not None:
+                written = sum(len(k) + len(v) for k, v in puts) + sum(len(k) for k in deletes)
                 self._metrics.incr(STORE_BYTES_WRITTEN, written)
-                if sync:
-                    self._metrics.incr(FSYNCS)
-                    if took > SLOW_SYNC_S:
-                        self._metrics.incr(STORE_SLOW_SYNCS)
+                self._metrics.incr(FSYNCS, int(sync))
+                self._metrics.incr(STORE_SLOW_SYNCS, int(sync and took > SLOW_SYNC_S))
         if sync and took > STALLED_SYNC_S:
             log.warning(
                 "a synced write batch of %d keys took %d ms: the disk stalled, and this node waited (store_slow_syncs)",
