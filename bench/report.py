@@ -46,6 +46,7 @@ def format_report(bound: dict[str, Any], runs: list[dict[str, Any]], extras: dic
                 f"{_s(f['first_commit_after_kill_s'])}, first commit in a new view {_s(f['first_new_view_commit_after_kill_s'])}; "
                 f"acknowledged transactions lost: {f['acknowledged_lost']}"
             )
+        lines.append(_disturbances(r))
         series = r.get("rss_mb_over_time") or []
         if len(series) >= 3:
             picks = [series[0], series[len(series) // 2], series[-1]]
@@ -60,6 +61,14 @@ def format_report(bound: dict[str, Any], runs: list[dict[str, Any]], extras: dic
         for name, value in extras.items():
             lines.append(f"{name}: {value}")
     return "\n".join(lines)
+
+
+def _disturbances(r: dict[str, Any]) -> str:
+    """What a latency tail is made of: disk stalls and view changes during the run."""
+    stalls = ",".join(str(n) for _, n in sorted(r["slow_syncs"].items()))
+    views = r["views"]
+    changed = f"views {views[0]}..{views[-1]}" if len(views) > 1 else f"view {views[0]} throughout" if views else "no block"
+    return f"during the {r['mode']} run: synced writes over 100 ms per node {stalls}; {changed}"
 
 
 def _s(v: float | None) -> str:
