@@ -278,7 +278,8 @@ class Replica:
                 self._start_view_change(self._view + 1, "link to the primary lost")
             elif self._idle >= limit:
                 # The numbers say which case it was (a silent primary, or this replica too slow
-                # to see progress): a lone request timeout under full load is still unexplained.
+                # to see progress). The lone request timeouts seen under full load were disk
+                # stalls of other replicas (docs/consensus.md, "The node's base request timeout").
                 self._start_view_change(
                     self._view + 1,
                     f"request timeout ({self._idle} ticks without progress, limit {limit}; "

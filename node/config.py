@@ -48,7 +48,11 @@ TUNING_DEFAULTS: dict[str, int] = {
     "max_txs_per_request": 10_000,
     "block_time_skew_ms": 10_000,
     # Consensus timers, in ticks (per node: they decide when this node suspects the primary).
-    "request_timeout_ticks": 20,
+    # 3 s: a disk shared by busy nodes stalls synced writes for 1-2.4 s (measured on the
+    # development machine under full load), and a backup idle beside two stalled ones saw no
+    # commit for that long; at 1 s it left the view alone and stayed out of consensus. A crashed
+    # primary is still found in ~0.2 s by its broken links (docs/consensus.md, "Lost link").
+    "request_timeout_ticks": 60,
     "view_change_timeout_ticks": 20,
 }
 _TOP = {"name", "member", "chain_id", "genesis", "data_dir", "node_key", "log_file", "tls", "api", "peer", "tuning"}

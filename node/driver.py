@@ -600,7 +600,7 @@ class Driver:
         if not behind and self._transfer_to <= self._store.last_height():
             return
         # One fetch a second, except while committed batches wait for a state transfer's
-        # target: the replica sees no progress then, and its request timer (1 s at base) ran out
+        # target: the replica sees no progress then, and its request timer (then 1 s at base) ran out
         # before the next fetch in a pause run (it left the view alone, "executed 390,
         # committed 394"). A fetch that finds nothing new is one short RPC.
         if not self._held and monotonic_ms() - self._last_catchup_ms < 1_000:
