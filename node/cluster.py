@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -173,12 +174,21 @@ class Row:
 
 
 def status_rows(root: Path) -> list[Row]:
-    rows = []
-    for cfg in node_configs(root):
-        pid = running_pid(cfg)
-        st = node_status(cfg) if pid is not None else None
-        rows.append(Row(cfg.name, cfg.member, pid, f"{cfg.api_host}:{cfg.api_port}", st))
-    return rows
+    """One row per node. The running ones are asked at the same time: under full load a node
+    takes 0.1-0.5 s to answer (its one event loop is busy), and asked one after the other four
+    nodes made `baaskit status` take ~2 s."""
+    configs = node_configs(root)
+    pids = [running_pid(cfg) for cfg in configs]
+
+    def ask(cfg: NodeConfig, pid: int | None) -> api_pb2.StatusResponse | None:
+        return node_status(cfg) if pid is not None else None
+
+    with ThreadPoolExecutor(max_workers=max(1, len(configs))) as pool:
+        statuses = list(pool.map(ask, configs, pids))
+    return [
+        Row(cfg.name, cfg.member, pid, f"{cfg.api_host}:{cfg.api_port}", st)
+        for cfg, pid, st in zip(configs, pids, statuses, strict=True)
+    ]
 
 
 def format_table(rows: list[Row]) -> str:

@@ -1,13 +1,17 @@
 """The rest of the client API surface on a real node: client-streaming submission, gRPC health
-checking, server reflection, and the block subscription."""
+checking, server reflection, the block subscription, and the status table of `baaskit status`."""
 
 from __future__ import annotations
+
+import threading
 
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from baaskit.node import cluster as node_cluster
+from baaskit.node.config import NodeConfig
 from baaskit.wire.v1 import api_pb2
 
 from .cluster import Cluster, pb
@@ -53,3 +57,27 @@ def test_submit_stream_health_reflection_and_subscription(cluster: Cluster) -> N
         cluster.api(1).SubmitStream(iter([api_pb2.SubmitRequest(txs=[api_pb2.SubmitRequest().txs.add()])]), timeout=10)
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert cluster.status(1).height >= last
+
+
+def test_status_table_asks_the_running_nodes_at_once_and_marks_a_stopped_one_down(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cluster.kill(2)
+    # Each node is asked only once all three running ones are being asked: asked one after the
+    # other, the first call would wait here and break the barrier.
+    together = threading.Barrier(3, timeout=10)
+    ask = node_cluster.node_status
+
+    def ask_together(cfg: NodeConfig, timeout_s: float = 2.0) -> api_pb2.StatusResponse | None:
+        together.wait()
+        return ask(cfg, timeout_s)
+
+    monkeypatch.setattr(node_cluster, "node_status", ask_together)
+    rows = node_cluster.status_rows(cluster.root)
+    assert [r.member for r in rows] == [0, 1, 2, 3]
+    assert rows[2].pid is None and rows[2].status is None
+    for r in (rows[0], rows[1], rows[3]):
+        assert r.pid == cluster.procs[r.member].pid
+        assert r.status is not None and r.status.view == 0 and r.status.primary == 0
+    states = [line.split()[4] for line in node_cluster.format_table(rows).splitlines()[1:]]
+    assert states == ["serving", "serving", "down", "serving"]
