@@ -162,6 +162,7 @@ def encode_body(msg: Message) -> bytes:
         w.u8(1 if msg.in_view_change else 0)
         w.u64(msg.last_committed)
         w.u64(msg.stable_seq)
+        w.u8(1 if msg.suspects else 0)
         w.u32(msg.replica)
     elif isinstance(msg, CommitCertificate):
         w.u8(KIND_COMMIT_CERTIFICATE)
@@ -312,9 +313,9 @@ def _decode(data: bytes) -> tuple[Message, bytes]:
         body_end = r.pos
         msg = NewView(view, vcs, pps, replica, _signature(r))
     elif kind == KIND_STATUS:
-        view, ivc, lc, ss, replica = r.u64(), r.boolean(), r.u64(), r.u64(), r.u32()
+        view, ivc, lc, ss, suspects, replica = r.u64(), r.boolean(), r.u64(), r.u64(), r.boolean(), r.u32()
         body_end = r.pos
-        msg = Status(view, ivc, lc, ss, replica, _signature(r))
+        msg = Status(view, ivc, lc, ss, suspects, replica, _signature(r))
     elif kind == KIND_COMMIT_CERTIFICATE:
         pp = _nested(r, PrePrepare)
         commits = tuple(_nested(r, Commit) for _ in range(r.u16()))

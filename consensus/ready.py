@@ -73,6 +73,22 @@ class ViewChangeStarted:
 
 
 @dataclass(frozen=True)
+class PrimarySuspected:
+    """This backup's request timer ran out; it leaves the view once f+1 replicas suspect the
+    primary (``reason`` says why it suspects)."""
+
+    view: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class SuspicionWithdrawn:
+    """This backup saw progress in its view again and no longer suspects the primary."""
+
+    view: int
+
+
+@dataclass(frozen=True)
 class CheckpointStabilized:
     seq: int
     state_digest: bytes
@@ -100,7 +116,13 @@ class BatchCarriedOver:
 
 
 Event = (
-    ViewChanged | ViewChangeStarted | CheckpointStabilized | MisbehaviourDetected | BatchCarriedOver
+    ViewChanged
+    | ViewChangeStarted
+    | PrimarySuspected
+    | SuspicionWithdrawn
+    | CheckpointStabilized
+    | MisbehaviourDetected
+    | BatchCarriedOver
 )
 
 

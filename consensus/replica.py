@@ -30,9 +30,11 @@ from .ready import (
     CheckpointStabilized,
     MisbehaviourDetected,
     Outbound,
+    PrimarySuspected,
     Ready,
     ReadyBuilder,
     StateTransferRequested,
+    SuspicionWithdrawn,
     ValidationRequested,
     ViewChanged,
     ViewChangeStarted,
@@ -40,6 +42,7 @@ from .ready import (
 from .records import PRE_PREPARE_KINDS, Record, RecordKind, without_payload
 from .recovery import in_flight, rebuild_slots, recover
 from .signing import Signer, Verifier, seal, verify_body
+from .suspicion import TTL_STATUS_PERIODS, Suspicions
 from .types import (
     Batch,
     Checkpoint,
@@ -135,6 +138,11 @@ class Replica:
         self._commits_in_view = 0
         self._status_timer = 0
         self._requests_pending = False
+        # Suspicion before leaving (consensus/suspicion.py): why this backup suspects the primary
+        # of its view (None: it does not), the peers that do too, and a tick count for freshness.
+        self._suspecting: str | None = None
+        self._suspicions = Suspicions(TTL_STATUS_PERIODS * config.status_interval_ticks)
+        self._now = 0
         # Peers whose link the node reported down (peer_link); only membership is ever asked.
         self._unreachable: set[ReplicaId] = set()
         self._evidence: dict[ReplicaId, int] = {}
@@ -196,6 +204,12 @@ class Replica:
         return self._in_vc
 
     @property
+    def suspects_primary(self) -> bool:
+        """Its request timer ran out in this view with no progress since: it says so in its
+        Status and leaves once f+1 replicas suspect the primary (consensus/suspicion.py)."""
+        return self._suspecting is not None
+
+    @property
     def request_timeout(self) -> int:
         """The current request-timer limit in ticks (base, doubled per view change taken
         part in, raised to the recent gaps between commits of this view up to a cap)."""
@@ -243,6 +257,7 @@ class Replica:
         return self._flush()
 
     def tick(self) -> Ready:
+        self._now += 1
         if self._deferred:
             self._out.persist.extend(self._deferred)
             self._deferred = []
@@ -270,30 +285,61 @@ class Replica:
             # primary is still replaced: the others time out, and this replica joins them by
             # the f+1 rule; the timer starts afresh once the state is installed.
             self._idle = self._stalled = 0
+            self._suspect(None)
         elif not self.is_primary and (self._requests_pending or self._log.has_work()):
             self._idle += 1
             self._stalled += 1
-            limit = self._request_timeout_limit()
-            if self._primary_alone_unreachable() and self._idle >= min(LINK_LOSS_TICKS, limit):
-                self._start_view_change(self._view + 1, "link to the primary lost")
-            elif self._idle >= limit:
-                # The numbers say which case it was (a silent primary, or this replica too slow
-                # to see progress). The lone request timeouts seen under full load were disk
-                # stalls of other replicas (docs/consensus.md, "The node's base request timeout").
-                self._start_view_change(
-                    self._view + 1,
-                    f"request timeout ({self._idle} ticks without progress, limit {limit}; "
-                    f"executed {self._last_executed}, committed {self._log.last_committed}, "
-                    f"stable checkpoint {self._cp.stable.seq})",
-                )
-            elif self._stalled >= self._stall_limit():
-                hole = self._log.last_committed + 1
-                self._start_view_change(
-                    self._view + 1, f"request timeout (seq {hole} undecided, later seqs commit)"
-                )
+            self._suspect(self._timer_verdict())
         else:
             self._idle = self._stalled = 0
+            self._suspect(None)
         return self._flush()
+
+    def _timer_verdict(self) -> str | None:
+        """Why this backup suspects the primary now, or None while it does not."""
+        limit = self._request_timeout_limit()
+        if self._primary_alone_unreachable() and self._idle >= min(LINK_LOSS_TICKS, limit):
+            return "link to the primary lost"
+        if self._idle >= limit:
+            # The numbers say which case it was (a silent primary, or this replica too slow to
+            # see progress). The lone request timeouts seen under full load were disk stalls of
+            # other replicas (docs/consensus.md, "Suspicion before leaving").
+            return (
+                f"request timeout ({self._idle} ticks without progress, limit {limit}; "
+                f"executed {self._last_executed}, committed {self._log.last_committed}, "
+                f"stable checkpoint {self._cp.stable.seq})"
+            )
+        if self._stalled >= self._stall_limit():
+            return f"request timeout (seq {self._log.last_committed + 1} undecided, later seqs commit)"
+        return None
+
+    def _suspect(self, reason: str | None) -> None:
+        """Start or withdraw this backup's suspicion of the primary; peers learn it from a
+        Status sent now (and repeated every status period)."""
+        if reason is None:
+            if self._suspecting is not None:
+                self._suspecting = None
+                self._out.events.append(SuspicionWithdrawn(self._view))
+                self._broadcast_status()
+            return
+        if self._suspecting is None:
+            self._suspecting = reason
+            self._out.events.append(PrimarySuspected(self._view, reason))
+            self._broadcast_status()
+        self._leave_if_suspected()
+
+    def _leave_if_suspected(self) -> None:
+        """Leave the view once f+1 replicas, this one included, suspect its primary. A peer that
+        sent a view-change for a higher view left this one: it counts (else a replica that left
+        alone before could keep the others from ever following it)."""
+        if self._suspecting is None or self._in_vc:
+            return
+        moved_on = {r for r, vc in self._vc.latest.items() if r != self._me and vc.view > self._view}
+        peers = sorted(moved_on.union(self._suspicions.fresh(self._now)))
+        if len(peers) + 1 >= self._q.weak:
+            self._start_view_change(
+                self._view + 1, f"{self._suspecting}; the primary is also suspected by {peers}"
+            )
 
     def peer_link(self, peer: ReplicaId, up: bool) -> Ready:
         """The node's link to `peer` came up, or dropped after being up (reported on changes).
@@ -697,6 +743,8 @@ class Replica:
         self._view, self._in_vc = view, True
         self._log.slots = {}
         self._quorums_seen = set()
+        self._suspecting = None
+        self._suspicions.clear()
         self._gaps.clear()
         self._vc.timer = self._idle = self._stalled = 0
         self._request_timeouts += 1  # whatever the reason: the next view gets a longer request timer
@@ -729,6 +777,7 @@ class Replica:
         higher = self._vc.higher_views(self._view, self._me)
         if len(higher) >= self._q.weak:
             self._start_view_change(higher[0], "f+1 replicas moved to a higher view")
+        self._leave_if_suspected()
         self._try_new_view()
 
     def _try_new_view(self) -> None:
@@ -766,6 +815,8 @@ class Replica:
         if nv.view != self._view:
             self._quorums_seen = set()
             self._gaps.clear()
+            self._suspecting = None
+            self._suspicions.clear()
         self._view, self._in_vc, self._idle, self._stalled = nv.view, False, 0, 0
         self._commits_in_view = 0
         self._vc.installed(nv.view, data)
@@ -808,7 +859,14 @@ class Replica:
 
     def _broadcast_status(self) -> None:
         _, data = self._sign(
-            Status(self._view, self._in_vc, self._log.last_committed, self._cp.stable.seq, self._me)
+            Status(
+                self._view,
+                self._in_vc,
+                self._log.last_committed,
+                self._cp.stable.seq,
+                self._suspecting is not None,
+                self._me,
+            )
         )
         self._broadcast(data)
 
@@ -828,6 +886,9 @@ class Replica:
                 cc = CommitCertificate(data[0], data[1], self._me)
                 data = self._sign(cc)[1]
             self._out.messages.append(Outbound(s.replica, data))
+        if s.view == self._view and not self._in_vc:
+            self._suspicions.heard(s.replica, s.suspects, self._now)
+            self._leave_if_suspected()
 
     # ------------------------------------------------------------------ helpers
 

@@ -177,6 +177,9 @@ class Status:
     in_view_change: bool
     last_committed: int
     stable_seq: int
+    # Its request timer ran out in ``view`` and it has seen no progress since: it leaves the
+    # view once f+1 replicas suspect the primary (consensus/suspicion.py).
+    suspects: bool
     replica: ReplicaId
     signature: bytes = b""
 

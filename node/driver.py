@@ -33,10 +33,12 @@ from baaskit.consensus import (
     BatchCommitted,
     MisbehaviourDetected,
     Outbound,
+    PrimarySuspected,
     Ready,
     RecordKind,
     Replica,
     StateTransferRequested,
+    SuspicionWithdrawn,
     ValidationRequested,
     ViewChanged,
     ViewChangeStarted,
@@ -489,6 +491,10 @@ class Driver:
                 log.warning("view %d installed, primary is member %d (%d txs requeued)", ev.view, ev.primary, moved)
             elif isinstance(ev, ViewChangeStarted):
                 log.warning("leaving view for view %d: %s", ev.view, ev.reason)
+            elif isinstance(ev, PrimarySuspected):
+                log.warning("suspecting the primary of view %d (leaving once f+1 replicas do): %s", ev.view, ev.reason)
+            elif isinstance(ev, SuspicionWithdrawn):
+                log.info("view %d makes progress again: no longer suspecting its primary", ev.view)
             elif isinstance(ev, MisbehaviourDetected):
                 self._metrics.incr(EVIDENCE)
                 log.warning("evidence against member %d: %s (%s)", ev.replica, ev.kind, ev.detail)

@@ -50,7 +50,7 @@ new_views = st.builds(
     rid,
     sig,
 )
-statuses = st.builds(Status, u64, st.booleans(), u64, u64, rid, sig)
+statuses = st.builds(Status, u64, st.booleans(), u64, u64, st.booleans(), rid, sig)
 commit_certificates = st.builds(
     CommitCertificate, pre_prepares, st.lists(commits, max_size=3).map(tuple), rid, sig
 )
