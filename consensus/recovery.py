@@ -90,10 +90,9 @@ def recover(records: Iterable[Record]) -> Recovered:
                 out.stable = StableCheckpoint(rec.seq, proof[0].state_digest, proof)
         elif kind is RecordKind.PREPARED:
             try:
-                cert = decode_certificate(rec.data)
+                out.certificates[rec.seq] = decode_certificate(rec.data)
             except MalformedMessage as exc:
                 raise LocalMisuse(f"corrupt prepared record: {exc}") from None
-            out.certificates[rec.seq] = cert
         elif kind is RecordKind.COMMITTED:
             cc = _decode(rec)
             if not isinstance(cc, CommitCertificate):
