@@ -14,9 +14,9 @@ node started with the wrong genesis or the wrong member's files fails fast with 
     [tls]   cert = "tls.crt"  key = "tls.key"  ca_cert = "../../ca.crt"
     [api]   host = "127.0.0.1"  port = 7000
     [peer]  host = "127.0.0.1"  port = 7001
-    [tuning]  tick_ms, max_batch_txs, batch_delay_ms, max_inflight, mempool_capacity, max_request_bytes,
-              max_txs_per_request, block_time_skew_ms, request_timeout_ticks,
-              view_change_timeout_ticks (all optional, defaults below)
+    [tuning]  tick_ms, max_batch_txs, batch_delay_ms, min_block_interval_ms, max_inflight,
+              mempool_capacity, max_request_bytes, max_txs_per_request, block_time_skew_ms,
+              request_timeout_ticks, view_change_timeout_ticks (all optional, defaults below)
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ TUNING_DEFAULTS: dict[str, int] = {
     # per-block cost (~10 ms CPU per node) is then ~20 us per transaction.
     "max_batch_txs": 500,
     "batch_delay_ms": 2,
+    # Blocks that are not full are proposed at most every 20 ms (node/driver.py, pacing).
+    "min_block_interval_ms": 20,
     "max_inflight": 4,  # proposals the primary has in flight (pipelining depth)
     # Back-pressure: past a few seconds of backlog a client gets RESOURCE_EXHAUSTED (retry later)
     # instead of a queue whose latency grows without bound.
@@ -83,6 +85,7 @@ class NodeConfig:
     tick_ms: int = TUNING_DEFAULTS["tick_ms"]
     max_batch_txs: int = TUNING_DEFAULTS["max_batch_txs"]
     batch_delay_ms: int = TUNING_DEFAULTS["batch_delay_ms"]
+    min_block_interval_ms: int = TUNING_DEFAULTS["min_block_interval_ms"]
     max_inflight: int = TUNING_DEFAULTS["max_inflight"]
     mempool_capacity: int = TUNING_DEFAULTS["mempool_capacity"]
     max_request_bytes: int = TUNING_DEFAULTS["max_request_bytes"]

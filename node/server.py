@@ -219,6 +219,7 @@ async def _serve(
             params=DriverParams(
                 max_batch_txs=cfg.max_batch_txs,
                 batch_delay_ms=cfg.batch_delay_ms,
+                min_block_interval_ms=cfg.min_block_interval_ms,
                 max_inflight=cfg.max_inflight,
                 block_time_skew_ms=cfg.block_time_skew_ms,
             ),

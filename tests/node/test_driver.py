@@ -29,7 +29,14 @@ from baaskit.node import driver as driver_module
 from baaskit.node import pbconv
 from baaskit.node.api import SubscriptionHub
 from baaskit.node.certificates import BlockCertificate, CertificateCollector
-from baaskit.node.driver import CATCHUP_BLOCKS, DRIVER_ROUNDS, SELF_PAUSE_MS, Driver, DriverParams
+from baaskit.node.driver import (
+    CATCHUP_BLOCKS,
+    DRIVER_ROUNDS,
+    PROPOSALS,
+    SELF_PAUSE_MS,
+    Driver,
+    DriverParams,
+)
 from baaskit.node.executor import BlockExecutor, ExecutedBlock
 from baaskit.node.mempool import Mempool
 from baaskit.node.metrics import SIGNATURE_VERIFICATIONS, Metrics
@@ -98,10 +105,12 @@ def make_driver(
     transport: RecordingTransport,
     metrics: Metrics,
     catch_up: Callable[[int], Awaitable[int]],
+    me: int = ME,
+    params: DriverParams | None = None,
 ) -> tuple[Driver, BlockExecutor, Mempool]:
     cache = VerifiedTxCache(metrics=metrics)
     executor = BlockExecutor(
-        store, kv_app(), CHAIN.genesis, ME, CHAIN.node_keys[ME], metrics, verified=cache
+        store, kv_app(), CHAIN.genesis, me, CHAIN.node_keys[me], metrics, verified=cache
     )
     executor.ensure_genesis()
     enrolled = CHAIN.genesis.enrolled_keys()
@@ -111,11 +120,11 @@ def make_driver(
     )
     config = ClusterConfig(n=CHAIN.genesis.n, chain_id=CHAIN.genesis.chain_id)
     replica = Replica(
-        config, ME, Ed25519Signer(CHAIN.node_keys[ME]), Ed25519Verifier(CHAIN.genesis.member_keys())
+        config, me, Ed25519Signer(CHAIN.node_keys[me]), Ed25519Verifier(CHAIN.genesis.member_keys())
     )
     driver = Driver(
         genesis=CHAIN.genesis,
-        me=ME,
+        me=me,
         replica=replica,
         store=store,
         executor=executor,
@@ -126,7 +135,7 @@ def make_driver(
         metrics=metrics,
         hub=SubscriptionHub(),
         watch=CommitWatch(),
-        params=DriverParams(catchup_lag=8),
+        params=params or DriverParams(catchup_lag=8),
         catch_up=catch_up,
     )
     return driver, executor, mempool
@@ -322,6 +331,55 @@ def test_a_link_that_dropped_while_this_node_was_paused_is_not_held_against_the_
                 await tick()
             assert driver.replica.suspects_primary is not paused
             assert not driver.replica.in_view_change
+        finally:
+            loop_task.cancel()
+            await asyncio.gather(loop_task, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(scenario(), GUARD_S))
+
+
+def test_the_primary_paces_blocks_that_are_not_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At most one block that is not full per min_block_interval_ms; a full block, or a tx after
+    a quiet spell, is proposed at once. The driver's clock is the test's: nothing here waits on
+    real time."""
+    clock = [1_000_000]
+    monkeypatch.setattr(driver_module, "monotonic_ms", lambda: clock[0])
+    params = DriverParams(max_batch_txs=4, batch_delay_ms=0, min_block_interval_ms=1_000, max_inflight=4)
+
+    async def scenario() -> None:
+        store, transport, metrics = MemoryStore(), RecordingTransport(), Metrics()
+
+        async def no_catch_up(target: int) -> int:
+            return store.last_height()
+
+        driver, _, mempool = make_driver(store, transport, metrics, no_catch_up, me=0, params=params)
+        assert driver.replica.is_primary
+        loop_task = asyncio.create_task(driver.run())
+
+        async def admit(*keys: str) -> None:
+            txs = [CHAIN.tx(key, "1") for key in keys]
+            mempool.admit(txs, store.is_committed)
+            driver.on_admitted(txs)
+            rounds = metrics.get(DRIVER_ROUNDS)
+            await driver.on_tick()  # a round after the kick: the proposal decision is made
+            await until(lambda: metrics.get(DRIVER_ROUNDS) > rounds)
+
+        try:
+            await admit("first")  # nothing proposed before: at once
+            assert metrics.get(PROPOSALS) == 1
+            clock[0] += 10
+            await admit("second")  # a quarter block is pending, but the last block is 10 ms old
+            assert metrics.get(PROPOSALS) == 1
+            clock[0] += 989
+            await admit("third")
+            assert metrics.get(PROPOSALS) == 1
+            clock[0] += 1  # the interval has passed: both pending txs go in one block
+            await admit()
+            assert metrics.get(PROPOSALS) == 2
+            assert mempool.pending_count == 0
+            clock[0] += 1
+            await admit("a", "b", "c", "d")  # a full block does not wait
+            assert metrics.get(PROPOSALS) == 3
         finally:
             loop_task.cancel()
             await asyncio.gather(loop_task, return_exceptions=True)
