@@ -12,7 +12,13 @@ def _avg(values: dict[Any, float]) -> float:
 def format_report(bound: dict[str, Any], runs: list[dict[str, Any]], extras: dict[str, Any]) -> str:
     lines = [
         f"verification bound: {bound['cores']} cores x {bound['verifications_per_s']:,.0f} Ed25519 verifies/s "
-        f"/ {bound['nodes']} nodes = {bound['tx_per_s']:,.0f} tx/s",
+        f"/ {bound['nodes']} nodes = {bound['tx_per_s']:,.0f} tx/s"
+        + (
+            f" (best of {bound['samples']} samples before and after the load; median "
+            f"{bound['median_verifications_per_s']:,.0f}/s)"
+            if bound.get("samples")
+            else ""
+        ),
         "",
     ]
     head = ("mode", "offered/s", "committed tx/s", "achieved/bound", "p50 ms", "p95 ms", "p99 ms",

@@ -57,7 +57,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         say("measuring the Ed25519 verification bound")
         b = measure_bound(nodes=len(bc.endpoints))
-        bound = {"verifications_per_s": b.verifications_per_s, "cores": b.cores, "nodes": b.nodes, "tx_per_s": b.tx_per_s}
         specs: list[RunSpec] = []
         rates = args.rate or ([] if args.max else [1000.0])
         for rate in rates:
@@ -86,6 +85,9 @@ def run(args: argparse.Namespace) -> int:
             from baaskit.bench.offline import measure_offline
 
             extras = measure_offline()
+        say("measuring the Ed25519 verification bound again, after the load")
+        b = measure_bound(nodes=len(bc.endpoints), earlier=b)
+        bound = b.to_json()
     finally:
         bc.stop()
         if tmp is not None:
