@@ -50,6 +50,9 @@ class BenchCluster:
     def data_dirs(self) -> dict[int, Path]:
         return {c.member: c.data_dir for c in self.configs}
 
+    def log_files(self) -> dict[int, Path]:
+        return {c.member: c.log_file for c in self.configs}
+
     def statuses(self) -> dict[int, api_pb2.StatusResponse]:
         out = {}
         for c in self.configs:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .failover import describe
+
 
 def _avg(values: dict[Any, float]) -> float:
     return sum(values.values()) / len(values) if values else float("nan")
@@ -52,6 +54,9 @@ def format_report(bound: dict[str, Any], runs: list[dict[str, Any]], extras: dic
                 f"{_s(f['first_commit_after_kill_s'])}, first commit in a new view {_s(f['first_new_view_commit_after_kill_s'])}; "
                 f"acknowledged transactions lost: {f['acknowledged_lost']}"
             )
+            if f.get("view_change"):
+                lines.append("view change, per surviving node (from its log; seconds after the kill):")
+                lines += describe(f["view_change"])
         lines.append(_disturbances(r))
         series = r.get("rss_mb_over_time") or []
         if len(series) >= 3:

@@ -12,6 +12,7 @@ from typing import Any
 
 from . import procstats
 from .cluster import BenchCluster, wait_committed
+from .failover import read_steps
 from .load import LoadResult, LoadRunner, percentile, presign
 
 
@@ -72,6 +73,7 @@ async def _kill_primary_later(bc: BenchCluster, at_s: float, out: dict[str, Any]
     out["killed_member"] = primary
     out["killed_view"] = view
     out["killed_at"] = time.monotonic()
+    out["killed_at_epoch"] = time.time()  # to read the nodes' logs against (bench/failover.py)
     out["killed_at_wall"] = time.strftime("%H:%M:%S", time.localtime()) + f".{int(time.time() * 1000) % 1000:03d}"
     os.kill(pid, signal.SIGKILL)
 
@@ -186,5 +188,10 @@ def summarize(
             "first_new_view_commit_after_kill_s": (min(new_view_blocks) - killed_at) if new_view_blocks else None,
             "acknowledged_lost": lost,
             "killed_at_wall": fault["killed_at_wall"],
+            "view_change": {
+                m: read_steps(m, log, fault["killed_at_epoch"], time.time()).to_json()
+                for m, log in sorted(bc.log_files().items())
+                if m != fault["killed_member"]
+            },
         }
     return report
