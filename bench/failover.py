@@ -72,11 +72,13 @@ def describe(steps: dict[int, dict[str, Any]]) -> list[str]:
     """One report line per surviving member."""
     out = []
     for member, s in sorted(steps.items()):
-        timed: list[tuple[float, str]] = []
+        # (time, order of the steps for equal times, text): a node that sees f+1 suspicions
+        # suspects and leaves in the same millisecond.
+        timed: list[tuple[float, int, str]] = []
         if s["suspected_s"] is not None:
-            timed.append((s["suspected_s"], "suspected the primary"))
-        timed += [(t, f"left for view {v}") for v, t in s["left"]]
-        timed += [(t, f"installed view {v}") for v, t in s["installed"]]
-        parts = [f"{what} +{t:.2f} s" for t, what in sorted(timed)]
+            timed.append((s["suspected_s"], 0, "suspected the primary"))
+        timed += [(t, 1, f"left for view {v}") for v, t in s["left"]]
+        timed += [(t, 2, f"installed view {v}") for v, t in s["installed"]]
+        parts = [f"{what} +{t:.2f} s" for t, _, what in sorted(timed)]
         out.append(f"  member {member}: " + (", ".join(parts) if parts else "logged no view change"))
     return out
