@@ -3,7 +3,7 @@
 The kill-primary figure (first commit in a new view) is one number; on a saturated machine it
 has sat between 1.2 and 2.6 s, and which step took the time (noticing the loss, leaving the
 view, installing the next one, the first commit after it) is what tuning needs. The nodes
-already log each step (node/driver.py), with their local wall-clock time.
+already log each step (node/driver.py, LOG_*), with their local wall-clock time.
 """
 
 from __future__ import annotations
@@ -14,11 +14,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from baaskit.node.driver import LOG_INSTALLED, LOG_LEFT, LOG_SUSPECTED
+
 # logging's default asctime: local time, milliseconds after a comma.
 _STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}),(\d{3}) ")
-_SUSPECTED = re.compile(r"suspecting the primary of view (\d+)")
-_LEFT = re.compile(r"leaving view for view (\d+)")
-_INSTALLED = re.compile(r"view (\d+) installed")
+
+
+def _pattern(log_format: str) -> re.Pattern[str]:
+    """The driver's log format up to its first argument's end, the view number captured."""
+    head, tail = log_format.split("%d", 1)
+    return re.compile(re.escape(head) + r"(\d+)" + re.escape(tail.split("%", 1)[0]))
+
+
+_SUSPECTED = _pattern(LOG_SUSPECTED)
+_LEFT = _pattern(LOG_LEFT)
+_INSTALLED = _pattern(LOG_INSTALLED)
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ from baaskit.wire.v1 import api_pb2, peer_pb2
 from . import pbconv
 from .api import SubscriptionHub
 from .certificates import CertificateCollector
+from .config import TUNING_DEFAULTS
 from .executor import BlockExecutor, ExecutedBlock, ExecutionError
 from .mempool import Mempool
 from .metrics import EVIDENCE, PROPOSALS_ABSTAINED, CpuMeter, Metrics
@@ -87,13 +88,20 @@ SELF_PAUSE_MS = 2_000
 LINK_GRACE_MS = 3_000
 
 
+# The view-change steps a node logs; the bench reads them back after a kill-primary run
+# (bench/failover.py), so they are written in one place.
+LOG_SUSPECTED = "suspecting the primary of view %d (leaving once f+1 replicas do): %s"
+LOG_LEFT = "leaving view for view %d: %s"
+LOG_INSTALLED = "view %d installed, primary is member %d (%d txs requeued)"
+
+
 @dataclass(frozen=True)
 class DriverParams:
-    max_batch_txs: int = 500
-    batch_delay_ms: int = 2
-    min_block_interval_ms: int = 1
-    max_inflight: int = 4
-    block_time_skew_ms: int = 10_000
+    max_batch_txs: int = TUNING_DEFAULTS["max_batch_txs"]
+    batch_delay_ms: int = TUNING_DEFAULTS["batch_delay_ms"]
+    min_block_interval_ms: int = TUNING_DEFAULTS["min_block_interval_ms"]
+    max_inflight: int = TUNING_DEFAULTS["max_inflight"]
+    block_time_skew_ms: int = TUNING_DEFAULTS["block_time_skew_ms"]
     catchup_lag: int = 8  # f+1 peers' header votes this far above us -> fetch certified blocks
 
 
@@ -501,11 +509,11 @@ class Driver:
                     resend = self._mempool.stale_for_resend(0, ev.view, RESEND_MAX)
                     if resend:
                         self._transport.send_txs([pbconv.envelope_to_pb(e) for e in resend], to=ev.primary)
-                log.warning("view %d installed, primary is member %d (%d txs requeued)", ev.view, ev.primary, moved)
+                log.warning(LOG_INSTALLED, ev.view, ev.primary, moved)
             elif isinstance(ev, ViewChangeStarted):
-                log.warning("leaving view for view %d: %s", ev.view, ev.reason)
+                log.warning(LOG_LEFT, ev.view, ev.reason)
             elif isinstance(ev, PrimarySuspected):
-                log.warning("suspecting the primary of view %d (leaving once f+1 replicas do): %s", ev.view, ev.reason)
+                log.warning(LOG_SUSPECTED, ev.view, ev.reason)
             elif isinstance(ev, SuspicionWithdrawn):
                 log.info("view %d makes progress again: no longer suspecting its primary", ev.view)
             elif isinstance(ev, MisbehaviourDetected):

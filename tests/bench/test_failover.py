@@ -9,7 +9,9 @@ from pathlib import Path
 
 from baaskit.bench.failover import read_steps
 from baaskit.bench.report import format_report
+from baaskit.node.driver import LOG_INSTALLED, LOG_LEFT, LOG_SUSPECTED
 
+DRIVER = "baaskit.node.driver"  # the lines are written with the driver's own formats
 KILLED_AT = datetime(2026, 11, 22, 13, 38, 7, 553_000).timestamp()
 
 
@@ -22,17 +24,15 @@ def test_the_steps_after_the_kill_are_read_from_the_log_in_seconds_after_it(tmp_
     log = _log(
         tmp_path / "node.log",
         [
-            "2026-11-22 13:38:01,100 WARNING baaskit.node.driver: leaving view for view 7: from an earlier fault",
-            "2026-11-22 13:38:07,836 WARNING baaskit.node.driver: suspecting the primary of view 0 (leaving "
-            "once f+1 replicas do): link to the primary lost",
-            "2026-11-22 13:38:07,836 WARNING baaskit.node.driver: leaving view for view 1: link to the primary "
-            "lost; the primary is also suspected by [1]",
-            "2026-11-22 13:38:08,000 INFO baaskit.node.driver: view 0 makes progress again: no longer suspecting",
+            f"2026-11-22 13:38:01,100 WARNING {DRIVER}: {LOG_LEFT % (7, 'from an earlier fault')}",
+            f"2026-11-22 13:38:07,836 WARNING {DRIVER}: {LOG_SUSPECTED % (0, 'link to the primary lost')}",
+            f"2026-11-22 13:38:07,836 WARNING {DRIVER}: {LOG_LEFT % (1, 'the primary is also suspected by [1]')}",
+            f"2026-11-22 13:38:08,000 INFO {DRIVER}: view 0 makes progress again: no longer suspecting",
             "  a traceback line without a time stamp",
-            "2026-11-22 13:38:08,523 WARNING baaskit.node.driver: view 1 installed, primary is member 1 (250 txs requeued)",
-            "2026-11-22 13:38:09,100 WARNING baaskit.node.driver: leaving view for view 2: request timeout",
-            "2026-11-22 13:38:09,900 WARNING baaskit.node.driver: view 2 installed, primary is member 2 (0 txs requeued)",
-            "2026-11-22 13:39:30,000 WARNING baaskit.node.driver: view 3 installed, after the run",
+            f"2026-11-22 13:38:08,523 WARNING {DRIVER}: {LOG_INSTALLED % (1, 1, 250)}",
+            f"2026-11-22 13:38:09,100 WARNING {DRIVER}: {LOG_LEFT % (2, 'request timeout')}",
+            f"2026-11-22 13:38:09,900 WARNING {DRIVER}: {LOG_INSTALLED % (2, 2, 0)}",
+            f"2026-11-22 13:39:30,000 WARNING {DRIVER}: {LOG_INSTALLED % (3, 3, 0)}",
         ],
     )
     steps = read_steps(3, log, KILLED_AT, until=KILLED_AT + 60)
