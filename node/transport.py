@@ -62,6 +62,9 @@ class TransportStats:
     frames_sent: int = 0
     frames_received: int = 0
     messages_sent: int = 0
+    # Bytes of consensus messages handed to the streams: votes, pre-prepares (with their batch),
+    # certificates and retransmissions. Forwarded txs and header signatures are not counted.
+    consensus_bytes_sent: int = 0
     dropped: int = 0
     refused: int = 0
     connects: int = 0
@@ -73,6 +76,7 @@ class TransportStats:
             "peer_frames_sent": self.frames_sent,
             "peer_frames_received": self.frames_received,
             "peer_messages_sent": self.messages_sent,
+            "peer_consensus_bytes_sent": self.consensus_bytes_sent,
             "peer_outbox_dropped": self.dropped,
             "peer_streams_refused": self.refused,
             "peer_connects": self.connects,
@@ -123,6 +127,7 @@ class Outbox:
             budget -= size
             if kind == _CONSENSUS:
                 consensus.append(item)  # type: ignore[arg-type]
+                self._stats.consensus_bytes_sent += size
             elif kind == _TX:
                 txs.append(item)  # type: ignore[arg-type]
             else:

@@ -35,7 +35,7 @@ def test_an_urgent_item_takes_the_lazy_ones_in_the_same_frame() -> None:
         assert list(frame.consensus) == [b"vote"]
         assert [t.payload for t in frame.txs] == [b"p"]
         assert [s.height for s in frame.header_signatures] == [3]
-        assert len(box) == 0 and stats.messages_sent == 3
+        assert len(box) == 0 and stats.messages_sent == 3 and stats.consensus_bytes_sent == 4
         # The urgency went out with that frame: a later lazy item does not wake the writer.
         box._ready.clear()
         box.put(_SIG, types_pb2.HeaderSignature(height=4), 150, urgent=False)
