@@ -75,6 +75,7 @@ def check_commit_certificate(
 def retransmissions(
     s: Status,
     *,
+    moved: bool,
     view: int,
     in_view_change: bool,
     new_view: bytes | None,
@@ -89,7 +90,13 @@ def retransmissions(
     behind in views; the proof of our stable checkpoint if its own is older, and our own
     checkpoints above its stable one (a lost checkpoint vote would otherwise block the window); proofs of the
     batches we committed and it did not (whatever its view); and, if it is in our view, the
-    pre-prepares and our own votes for the seqs neither of us has committed."""
+    pre-prepares and our own votes for the seqs neither of us has committed.
+
+    The last two (whole batches) only go to a peer that has not ``moved`` since its previous
+    Status (same view, same last committed seq): a peer that is committing lacks nothing but what
+    is on its way to it. Sent on every Status, they were most of the consensus bytes a loaded
+    cluster sent: every node re-sent each ~200 kB batch in flight to every peer at each Status.
+    A peer that missed a message stops committing at that seq, and gets it at its next Status."""
     active = not in_view_change
     if active and new_view is not None and (s.view < view or (s.view == view and s.in_view_change)):
         yield new_view
@@ -99,6 +106,8 @@ def retransmissions(
     for seq in sorted(own_checkpoints):  # not stable yet: the peer may have lost our vote
         if seq > s.stable_seq:
             yield own_checkpoints[seq]
+    if moved:
+        return
     for seq in sorted(decisions):
         if seq > s.last_committed:
             yield decisions[seq]

@@ -142,6 +142,9 @@ class Replica:
         # of its view (None: it does not), the peers that do too, and a tick count for freshness.
         self._suspecting: str | None = None
         self._suspicions = Suspicions(TTL_STATUS_PERIODS * config.status_interval_ticks)
+        # Each peer's progress at its last Status (view, in view change, last committed): whole
+        # batches are retransmitted only to a peer that stopped moving (normal_case.py).
+        self._peer_progress: dict[ReplicaId, tuple[int, bool, int]] = {}
         self._now = 0
         # Peers whose link the node reported down (peer_link); only membership is ever asked.
         self._unreachable: set[ReplicaId] = set()
@@ -871,8 +874,12 @@ class Replica:
         self._broadcast(data)
 
     def _on_status(self, s: Status) -> None:
+        progress = (s.view, s.in_view_change, s.last_committed)
+        previous = self._peer_progress.get(s.replica)
+        self._peer_progress[s.replica] = progress
         for data in retransmissions(
             s,
+            moved=previous is not None and previous != progress,
             view=self._view,
             in_view_change=self._in_vc,
             new_view=self._vc.new_view,

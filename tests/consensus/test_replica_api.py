@@ -14,6 +14,7 @@ from baaskit.consensus import (
     Ready,
     Record,
     Replica,
+    Status,
     decode_message,
 )
 from baaskit.consensus.signing import seal
@@ -110,6 +111,28 @@ def test_restored_replica_does_not_vote_for_a_conflicting_batch() -> None:
     sent = [type(decode_message(m.data)).__name__ for m in ready.messages]
     assert "Prepare" not in sent and not ready.validate
     assert restored.evidence_counts == {0: 1}
+
+
+def status(peer: int, last_committed: int) -> bytes:
+    return seal(Status(0, False, last_committed, 0, False, peer), FakeSigner(peer), "api")[1]
+
+
+def resent_pre_prepares(ready: Ready) -> list[int]:
+    return [msg.seq for m in ready.messages if isinstance(msg := decode_message(m.data), PrePrepare)]
+
+
+def test_batches_in_flight_are_resent_only_to_a_peer_that_stopped_committing() -> None:
+    """A peer whose Status moved since its last one is committing: what it lacks is on its way.
+    A peer whose Status stands still may have lost a message, and gets the batches again."""
+    primary = make(0)
+    primary.propose(Batch(b"one"))
+    assert resent_pre_prepares(primary.receive(status(1, 0), 1)) == [1]  # first word from it
+    assert resent_pre_prepares(primary.receive(status(1, 0), 1)) == [1]  # stuck at 0
+    primary.receive(status(2, 0), 2)
+    primary.propose(Batch(b"two"))
+    assert resent_pre_prepares(primary.receive(status(2, 1), 2)) == []  # moved: 0 -> 1
+    assert resent_pre_prepares(primary.receive(status(2, 1), 2)) == [2]  # stuck at 1
+    assert resent_pre_prepares(primary.receive(status(1, 0), 1)) == [1, 2]  # still stuck at 0
 
 
 def test_ready_merge_keeps_order_and_the_highest_forget_below() -> None:
