@@ -58,6 +58,9 @@ def format_report(bound: dict[str, Any], runs: list[dict[str, Any]], extras: dic
                 lines.append("view change, per surviving node (from its log; seconds after the kill):")
                 lines += describe(f["view_change"])
         lines.append(_disturbances(r))
+        if r.get("consensus_bytes_sent_per_tx"):
+            sent = ", ".join(f"{v:.0f}" for _, v in sorted(r["consensus_bytes_sent_per_tx"].items()))
+            lines.append(f"consensus messages sent to peers, B per committed tx, per node: {sent}")
         series = r.get("rss_mb_over_time") or []
         if len(series) >= 3:
             picks = [series[0], series[len(series) // 2], series[-1]]

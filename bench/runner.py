@@ -145,6 +145,7 @@ def summarize(
     blocks = _counted(before, after, "blocks")
     fsyncs = _counted(before, after, "fsyncs")
     written = _counted(before, after, "store_bytes_written")
+    consensus_sent = _counted(before, after, "peer_consensus_bytes_sent")
     disk_per_tx = {m: (after.disk[m] - before.disk.get(m, 0)) / max(1, committed) for m in after.disk}
     report: dict[str, Any] = {
         "offered_rate": spec.rate,
@@ -168,6 +169,9 @@ def summarize(
         "txs_per_block": committed / max(1, max(blocks.values(), default=1)),
         "disk_bytes_per_tx": disk_per_tx,
         "store_bytes_written_per_tx": {m: written[m] / max(1, committed) for m in written},
+        # Consensus bytes each node handed to its peer streams: the primary's batches to three
+        # peers are most of it; votes are ~1% at full load. More means retransmission.
+        "consensus_bytes_sent_per_tx": {m: consensus_sent[m] / max(1, committed) for m in consensus_sent},
         # Synced writes over 100 ms, per node: on one machine the four nodes' memtable flushes and
         # compactions make the disk stall, and a stalled primary holds every tx in flight, so
         # these (and a view change) are what a latency tail is made of.
