@@ -234,6 +234,11 @@ class Replica:
             self._evidence_against(sender, "unknown-signer", f"replica {msg.replica}")
         elif msg.replica == self._me:
             pass  # our own message relayed back
+        elif isinstance(msg, NewView) and self._installed_or_passed(msg.view):
+            # Dropped before its signature is checked: a new-view carries MBs of batches at full
+            # load (~25 ms to verify on a busy node), and copies crossing our Status or a late
+            # view-change arrive right after the install, when the new view's first blocks wait.
+            pass
         elif not verify_body(msg, body, self._verifier, self._c.chain_id):
             self._evidence_against(sender, "bad-signature", type(msg).__name__)
         elif (problem := malformed_by_signer(msg, self._c)) is not None:
@@ -799,11 +804,14 @@ class Replica:
         self._broadcast(data)
         self._install(nv, data, plan)
 
+    def _installed_or_passed(self, view: int) -> bool:
+        return view < self._view or (view == self._view and not self._in_vc)
+
     def _on_new_view(self, nv: NewView, data: bytes) -> None:
-        if nv.view < self._view or (nv.view == self._view and not self._in_vc):
+        if self._installed_or_passed(nv.view):
             return
         plan, reason = check_new_view(
-            nv, self._c, self._q, self._verifier, not self._bugs.unchecked_new_view
+            nv, self._c, self._q, self._verifier, not self._bugs.unchecked_new_view, self._vc.latest
         )
         if plan is None:
             self._evidence_against(nv.replica, "bad-new-view", reason or "")

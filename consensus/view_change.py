@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .checkpoint import StableCheckpoint, proof_valid
@@ -130,20 +130,28 @@ def check_new_view(
     q: Quorums,
     verifier: Verifier,
     check_certificates: bool = True,
+    verified: Mapping[ReplicaId, ViewChange] | None = None,
 ) -> tuple[NewViewPlan | None, str | None]:
     """Verify a NewView (its own signature is checked by the caller).
+
+    A view-change equal to one in ``verified`` (already checked when it arrived on its own, or
+    our own) is not checked again: at full load a view-change carries its prepared batches, MBs,
+    and re-verifying the three in a new-view was half of the ~50 ms a backup spent on it.
 
     Returns (plan, None) if valid, else (None, reason). With ``check_certificates`` False (a
     planted bug) the view-changes' certificates are not verified and O is taken as given.
     """
     primary = config.primary(nv.view)
     seen: set[ReplicaId] = set()
+    known = verified or {}
     for vc in nv.view_changes:
         if vc.view != nv.view:
             return None, "view-change for another view"
         if not 0 <= vc.replica < config.n or vc.replica in seen:
             return None, "view-change from a wrong or repeated replica"
         seen.add(vc.replica)
+        if known.get(vc.replica) == vc:
+            continue
         if not verify_nested(vc, verifier, config.chain_id):
             return None, "view-change signature"
         reason = check_view_change(vc, config, q, verifier, check_certificates)

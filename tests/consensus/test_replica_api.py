@@ -9,12 +9,14 @@ from baaskit.consensus import (
     Batch,
     ClusterConfig,
     MisbehaviourDetected,
+    NewView,
     Outbound,
     PrePrepare,
     Ready,
     Record,
     Replica,
     Status,
+    ViewChange,
     decode_message,
 )
 from baaskit.consensus.signing import seal
@@ -133,6 +135,34 @@ def test_batches_in_flight_are_resent_only_to_a_peer_that_stopped_committing() -
     assert resent_pre_prepares(primary.receive(status(2, 1), 2)) == []  # moved: 0 -> 1
     assert resent_pre_prepares(primary.receive(status(2, 1), 2)) == [2]  # stuck at 1
     assert resent_pre_prepares(primary.receive(status(1, 0), 1)) == [1, 2]  # still stuck at 0
+
+
+class CountingVerifier(FakeVerifier):
+    def __init__(self, n: int) -> None:
+        super().__init__(n)
+        self.calls = 0
+
+    def verify(self, replica: int, data: bytes, signature: bytes) -> bool:
+        self.calls += 1
+        return super().verify(replica, data, signature)
+
+
+def test_a_new_view_is_not_verified_again_nor_are_the_view_changes_already_verified() -> None:
+    """Verify once: the view-changes in a new-view that arrived on their own (or are our own) are
+    not checked again, and a copy of a new-view already installed is dropped unverified."""
+    verifier = CountingVerifier(4)
+    backup = Replica(CFG, 2, FakeSigner(2), verifier)
+    vcs = [seal(ViewChange(1, 0, b"", (), (), r), FakeSigner(r), "api") for r in (1, 2, 3)]
+    for r in (1, 3):
+        backup.receive(vcs[r - 1][1], r)  # f+1 left view 0: the backup joins with its own
+    assert backup.in_view_change and backup.view == 1
+    new_view = seal(NewView(1, tuple(vc for vc, _ in vcs), (), 1), FakeSigner(1), "api")[1]
+    before = verifier.calls
+    backup.receive(new_view, 1)
+    assert (backup.view, backup.in_view_change) == (1, False)
+    assert verifier.calls - before == 1  # the new-view's own signature only
+    backup.receive(new_view, 1)  # a copy that crossed our Status
+    assert verifier.calls - before == 1 and backup.evidence_counts == {}
 
 
 def test_ready_merge_keeps_order_and_the_highest_forget_below() -> None:
