@@ -72,13 +72,17 @@ def check_commit_certificate(
     return None
 
 
+def lacks_new_view(s: Status, *, view: int, in_view_change: bool) -> bool:
+    """Whether the peer whose Status is ``s`` has not installed our (installed) view."""
+    return not in_view_change and (s.view < view or (s.view == view and s.in_view_change))
+
+
 def retransmissions(
     s: Status,
     *,
     moved: bool,
     view: int,
     in_view_change: bool,
-    new_view: bytes | None,
     stable: StableCheckpoint,
     own_checkpoints: Mapping[int, bytes],
     slots: Mapping[int, Slot],
@@ -86,11 +90,12 @@ def retransmissions(
     decisions: Mapping[int, Decision],
 ) -> Iterator[bytes | Decision]:
     """What to send to a peer whose Status is ``s`` (already-signed bytes, possibly signed by
-    others, or a Decision to wrap in a CommitCertificate): the new-view of our view if it is
-    behind in views; the proof of our stable checkpoint if its own is older, and our own
-    checkpoints above its stable one (a lost checkpoint vote would otherwise block the window); proofs of the
-    batches we committed and it did not (whatever its view); and, if it is in our view, the
-    pre-prepares and our own votes for the seqs neither of us has committed.
+    others, or a Decision to wrap in a CommitCertificate), besides the new-view of our view if it
+    is behind in views (``lacks_new_view``): the proof of our stable checkpoint if its own is
+    older, and our own checkpoints above its stable one (a lost checkpoint vote would otherwise
+    block the window); proofs of the batches we committed and it did not (whatever its view);
+    and, if it is in our view, the pre-prepares and our own votes for the seqs neither of us
+    has committed.
 
     The last two (whole batches) only go to a peer that has not ``moved`` since its previous
     Status (same view, same last committed seq): a peer that is committing lacks nothing but what
@@ -98,8 +103,6 @@ def retransmissions(
     cluster sent: every node re-sent each ~200 kB batch in flight to every peer at each Status.
     A peer that missed a message stops committing at that seq, and gets it at its next Status."""
     active = not in_view_change
-    if active and new_view is not None and (s.view < view or (s.view == view and s.in_view_change)):
-        yield new_view
     if s.stable_seq < stable.seq:
         for cp in stable.proof:
             yield encode_message(cp)

@@ -21,6 +21,7 @@ from .log import Log, Slot, in_window
 from .normal_case import (
     DEFERRABLE,
     check_commit_certificate,
+    lacks_new_view,
     malformed_by_signer,
     retransmissions,
 )
@@ -770,8 +771,8 @@ class Replica:
 
     def _on_view_change(self, vc: ViewChange) -> None:
         if vc.view < self._view or (vc.view == self._view and not self._in_vc):
-            if not self._in_vc and self._vc.new_view is not None:
-                self._out.messages.append(Outbound(vc.replica, self._vc.new_view))
+            if not self._in_vc:
+                self._send_new_view(vc.replica)
             return
         reason = check_view_change(
             vc, self._c, self._q, self._verifier, not self._bugs.unchecked_new_view
@@ -803,6 +804,7 @@ class Replica:
         self._persist(Record(RecordKind.NEW_VIEW, 0, self._view, data))
         self._broadcast(data)
         self._install(nv, data, plan)
+        self._vc.sent_to = dict.fromkeys((r for r in range(self._c.n) if r != self._me), self._now)
 
     def _installed_or_passed(self, view: int) -> bool:
         return view < self._view or (view == self._view and not self._in_vc)
@@ -820,6 +822,7 @@ class Replica:
             return
         self._persist(Record(RecordKind.NEW_VIEW, 0, nv.view, data))
         self._install(nv, data, plan)
+        self._vc.sent_to[nv.replica] = self._now  # its primary has it
 
     def _install(self, nv: NewView, data: bytes, plan: NewViewPlan) -> None:
         old_slots = self._log.slots if nv.view == self._view else {}
@@ -885,12 +888,13 @@ class Replica:
         progress = (s.view, s.in_view_change, s.last_committed)
         previous = self._peer_progress.get(s.replica)
         self._peer_progress[s.replica] = progress
+        if lacks_new_view(s, view=self._view, in_view_change=self._in_vc):
+            self._send_new_view(s.replica)
         for data in retransmissions(
             s,
             moved=previous is not None and previous != progress,
             view=self._view,
             in_view_change=self._in_vc,
-            new_view=self._vc.new_view,
             stable=self._cp.stable,
             own_checkpoints={seq: data for seq, (_, data) in self._cp.own.items()},
             slots=self._log.slots,
@@ -904,6 +908,19 @@ class Replica:
         if s.view == self._view and not self._in_vc:
             self._suspicions.heard(s.replica, s.suspects, self._now)
             self._leave_if_suspected()
+
+    def _send_new_view(self, peer: ReplicaId) -> None:
+        """Send the new-view of our view to ``peer``, at most once per Status period: enough to
+        reach a peer that lost it, and the copies that a Status or view-change crossing the
+        first one asked for (2-4 per view change at full load, ~5 MB each) no longer queue in
+        front of the new view's first pre-prepares."""
+        last = self._vc.sent_to.get(peer)
+        if self._vc.new_view is None or (
+            last is not None and self._now - last < self._c.status_interval_ticks
+        ):
+            return
+        self._vc.sent_to[peer] = self._now
+        self._out.messages.append(Outbound(peer, self._vc.new_view))
 
     # ------------------------------------------------------------------ helpers
 

@@ -165,6 +165,32 @@ def test_a_new_view_is_not_verified_again_nor_are_the_view_changes_already_verif
     assert verifier.calls - before == 1 and backup.evidence_counts == {}
 
 
+def new_views_sent(ready: Ready) -> list[int | None]:
+    return [m.to for m in ready.messages if isinstance(decode_message(m.data), NewView)]
+
+
+def test_the_new_view_is_resent_to_a_peer_at_most_once_per_status_period() -> None:
+    """The new primary broadcasts its new-view; a Status or a view-change from a peer that
+    crossed it asks for it again. At full load it is MBs, so a copy goes to a peer at most once
+    per Status period: one that really lost it gets it one period later."""
+    primary = make(1)
+    vcs = [seal(ViewChange(1, 0, b"", (), (), r), FakeSigner(r), "api")[1] for r in (2, 3)]
+    primary.receive(vcs[0], 2)
+    ready = primary.receive(vcs[1], 3)  # f+1 left: it joins, and with 2f+1 it installs view 1
+    assert (primary.view, primary.in_view_change) == (1, False)
+    assert new_views_sent(ready) == [None]  # the broadcast
+    in_view_change = seal(Status(1, True, 0, 0, False, 2), FakeSigner(2), "api")[1]
+    assert new_views_sent(primary.receive(in_view_change, 2)) == []
+    assert new_views_sent(primary.receive(vcs[0], 2)) == []  # its view-change, late
+    for _ in range(CFG.status_interval_ticks - 1):
+        primary.tick()
+    assert new_views_sent(primary.receive(in_view_change, 2)) == []
+    primary.tick()
+    assert new_views_sent(primary.receive(in_view_change, 2)) == [2]
+    assert new_views_sent(primary.receive(vcs[1], 3)) == [3]
+    assert new_views_sent(primary.receive(vcs[0], 2)) == []
+
+
 def test_ready_merge_keeps_order_and_the_highest_forget_below() -> None:
     a = Ready(messages=(Outbound(None, b"a"),), forget_below=2)
     b = Ready(messages=(Outbound(1, b"b"),), forget_below=4, rejected="no")
