@@ -770,7 +770,7 @@ class Replica:
         self._try_new_view()
 
     def _on_view_change(self, vc: ViewChange) -> None:
-        if vc.view < self._view or (vc.view == self._view and not self._in_vc):
+        if self._installed_or_passed(vc.view):
             if not self._in_vc:
                 self._send_new_view(vc.replica)
             return
