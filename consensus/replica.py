@@ -810,8 +810,7 @@ class Replica:
         return view < self._view or (view == self._view and not self._in_vc)
 
     def _on_new_view(self, nv: NewView, data: bytes) -> None:
-        if self._installed_or_passed(nv.view):
-            return
+        # A new-view for a view installed or passed never gets here: receive() drops it unverified.
         plan, reason = check_new_view(
             nv, self._c, self._q, self._verifier, not self._bugs.unchecked_new_view, self._vc.latest
         )
