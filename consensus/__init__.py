@@ -4,7 +4,7 @@ No I/O, no clock, no randomness: messages in, ``Ready`` outputs out. See docs/co
 """
 
 from .checkpoint import GENESIS_DIGEST
-from .codec import decode_message, decode_record, encode_message, encode_record
+from .codec import decode_message, decode_record, encode_message, encode_record, encode_wire
 from .errors import ConsensusError, LocalMisuse, MalformedMessage
 from .faults import PlantedBugs
 from .quorum import Quorums
@@ -86,5 +86,6 @@ __all__ = [
     "decode_record",
     "encode_message",
     "encode_record",
+    "encode_wire",
     "sign_bytes",
 ]

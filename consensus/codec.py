@@ -9,6 +9,14 @@ the bytes as received (``decode_signed``).
 A wire message is ``body || u16 len(signature) || signature`` where
 ``body = VERSION || kind || fields``. The signature covers ``signing.sign_bytes(chain_id, body)``.
 
+A new-view also has a *packed* form (``encode_wire``), the one that is sent and persisted: the
+same message, with every distinct batch payload of its pre-prepares (those nested in the
+view-changes' certificates and those of O) written once in a table, and each pre-prepare naming
+its payload by index. A new-view repeats each prepared batch 2f+2 times (once per view-change,
+once in O): at full load ~5 MB in the full form, ~1.3 MB packed. Signatures do not cover the
+packed bytes: a packed new-view decodes to the same message, whose full body is what was signed.
+The packed form is canonical too (payloads distinct, in order of first use, each used).
+
 ``decode_*`` raise ``MalformedMessage`` on any input that is not a canonical encoding, and never
 any other exception.
 """
@@ -49,6 +57,13 @@ KIND_VIEW_CHANGE = 5
 KIND_NEW_VIEW = 6
 KIND_STATUS = 7
 KIND_COMMIT_CERTIFICATE = 8
+KIND_NEW_VIEW_PACKED = 9  # wire and record form of a new-view, never signed (see above)
+
+# The batch bytes a packed new-view may name, counting a payload once per pre-prepare naming it.
+# Legitimately 2f+2 copies of the prepared batches above the stable checkpoint: at most a
+# watermark window (64) of the largest blocks (~0.6 MB), ~150 MB with f=1. Past this bound the
+# new-view is malformed: a forged one cannot make a replica expand a small message into GBs.
+MAX_PACKED_BATCH_BYTES = 256 * 1024 * 1024
 
 _U8 = struct.Struct(">B")
 _U16 = struct.Struct(">H")
@@ -105,8 +120,21 @@ class _Writer:
         return b"".join(self.parts)
 
 
-def _write_cert(w: _Writer, cert: PreparedCertificate) -> None:
-    w.blob(encode_message(cert.pre_prepare))
+class _PayloadTable:
+    """The payloads of a packed new-view being written, in order of first use."""
+
+    def __init__(self) -> None:
+        self.index: dict[bytes, int] = {}
+
+    def ref(self, payload: bytes) -> int:
+        i = self.index.setdefault(payload, len(self.index))
+        if i > MAX_COUNT:
+            raise ValueError("too many distinct batches for a packed new-view")
+        return i
+
+
+def _write_cert(w: _Writer, cert: PreparedCertificate, table: _PayloadTable | None) -> None:
+    w.blob(_encode_message(cert.pre_prepare, table))
     w.count(len(cert.prepares))
     for p in cert.prepares:
         w.blob(encode_message(p))
@@ -114,6 +142,11 @@ def _write_cert(w: _Writer, cert: PreparedCertificate) -> None:
 
 def encode_body(msg: Message) -> bytes:
     """The signed part of a message: VERSION, kind and fields (no signature)."""
+    return _encode_body(msg, None)
+
+
+def _encode_body(msg: Message, table: _PayloadTable | None) -> bytes:
+    """The body; with a `table`, pre-prepares (also nested ones) name their payload by index."""
     w = _Writer()
     w.u8(VERSION)
     if isinstance(msg, PrePrepare):
@@ -121,7 +154,10 @@ def encode_body(msg: Message) -> bytes:
         w.u64(msg.view)
         w.u64(msg.seq)
         w.digest(msg.digest)
-        w.blob(msg.payload)
+        if table is None:
+            w.blob(msg.payload)
+        else:
+            w.u16(table.ref(msg.payload))
         w.u32(msg.replica)
     elif isinstance(msg, Prepare | Commit):
         w.u8(KIND_PREPARE if isinstance(msg, Prepare) else KIND_COMMIT)
@@ -144,17 +180,17 @@ def encode_body(msg: Message) -> bytes:
             w.blob(encode_message(c))
         w.count(len(msg.prepared))
         for cert in msg.prepared:
-            _write_cert(w, cert)
+            _write_cert(w, cert, table)
         w.u32(msg.replica)
     elif isinstance(msg, NewView):
         w.u8(KIND_NEW_VIEW)
         w.u64(msg.view)
         w.count(len(msg.view_changes))
         for vc in msg.view_changes:
-            w.blob(encode_message(vc))
+            w.blob(_encode_message(vc, table))
         w.count(len(msg.pre_prepares))
         for pp in msg.pre_prepares:
-            w.blob(encode_message(pp))
+            w.blob(_encode_message(pp, table))
         w.u32(msg.replica)
     elif isinstance(msg, Status):
         w.u8(KIND_STATUS)
@@ -166,7 +202,7 @@ def encode_body(msg: Message) -> bytes:
         w.u32(msg.replica)
     elif isinstance(msg, CommitCertificate):
         w.u8(KIND_COMMIT_CERTIFICATE)
-        w.blob(encode_message(msg.pre_prepare))
+        w.blob(encode_message(msg.pre_prepare))  # never packed: its own, single batch
         w.count(len(msg.commits))
         for vote in msg.commits:
             w.blob(encode_message(vote))
@@ -177,16 +213,39 @@ def encode_body(msg: Message) -> bytes:
 
 
 def encode_message(msg: Message) -> bytes:
+    """The full (signed) encoding."""
+    return _encode_message(msg, None)
+
+
+def _encode_message(msg: Message, table: _PayloadTable | None) -> bytes:
     sig = msg.signature
     if len(sig) > MAX_SIGNATURE:
         raise ValueError("signature too long")
-    return encode_body(msg) + _U16.pack(len(sig)) + sig
+    return _encode_body(msg, table) + _U16.pack(len(sig)) + sig
+
+
+def encode_wire(msg: Message) -> bytes:
+    """What is sent and persisted: a new-view packed (module docstring), any other message in
+    full. `decode_message` reads both forms."""
+    if not isinstance(msg, NewView):
+        return encode_message(msg)
+    table = _PayloadTable()
+    packed = _encode_message(msg, table)  # fills the table
+    w = _Writer()
+    w.u8(VERSION)
+    w.u8(KIND_NEW_VIEW_PACKED)
+    w.count(len(table.index))
+    for payload in table.index:  # insertion order = order of first use
+        w.blob(payload)
+    # The new-view itself follows, as packed above, with its own VERSION and kind.
+    w.parts.append(packed)
+    return w.bytes()
 
 
 def encode_certificate(cert: PreparedCertificate) -> bytes:
     w = _Writer()
     w.u8(VERSION)
-    _write_cert(w, cert)
+    _write_cert(w, cert, None)
     return w.bytes()
 
 
@@ -259,18 +318,45 @@ class _Reader:
             raise MalformedMessage("trailing bytes")
 
 
+class _PayloadsRead:
+    """The payload table of a packed new-view being read: checks that each entry is used, in
+    order of first use, that entries are distinct, and bounds the batch bytes named."""
+
+    def __init__(self, payloads: list[bytes]) -> None:
+        self.payloads = payloads
+        self.used = 0
+        self.named_bytes = 0
+
+    def take(self, i: int) -> bytes:
+        if i > self.used or i >= len(self.payloads):
+            raise MalformedMessage("packed new-view: payload index out of order or range")
+        if i == self.used:
+            self.used += 1
+        payload = self.payloads[i]
+        self.named_bytes += len(payload)
+        if self.named_bytes > MAX_PACKED_BATCH_BYTES:
+            raise MalformedMessage("packed new-view names too many batch bytes")
+        return payload
+
+    def finish(self) -> None:
+        if self.used != len(self.payloads):
+            raise MalformedMessage("packed new-view: unused payload")
+        if len(set(self.payloads)) != len(self.payloads):
+            raise MalformedMessage("packed new-view: repeated payload")
+
+
 T = TypeVar("T")
 
 
-def _nested(r: _Reader, expect: type[T]) -> T:
-    msg = _decode(r.blob())[0]
+def _nested(r: _Reader, expect: type[T], table: _PayloadsRead | None = None) -> T:
+    msg = _decode(r.blob(), table)[0]
     if not isinstance(msg, expect):
         raise MalformedMessage(f"expected a nested {expect.__name__}")
     return msg
 
 
-def _read_cert(r: _Reader) -> PreparedCertificate:
-    pp = _nested(r, PrePrepare)
+def _read_cert(r: _Reader, table: _PayloadsRead | None) -> PreparedCertificate:
+    pp = _nested(r, PrePrepare, table)
     prepares = tuple(_nested(r, Prepare) for _ in range(r.u16()))
     return PreparedCertificate(pp, prepares)
 
@@ -280,13 +366,19 @@ def _version(r: _Reader) -> None:
         raise MalformedMessage("unknown version")
 
 
-def _decode(data: bytes) -> tuple[Message, bytes]:
+def _decode(data: bytes, table: _PayloadsRead | None = None) -> tuple[Message, bytes]:
+    """A message and its body as received; with a `table`, one inside a packed new-view (its
+    pre-prepares name their payload by index)."""
     r = _Reader(data)
     _version(r)
     kind = r.u8()
     msg: Message
+    if kind == KIND_NEW_VIEW_PACKED and table is None:
+        return _decode_packed_new_view(r)
     if kind == KIND_PRE_PREPARE:
-        view, seq, digest, payload, replica = r.u64(), r.u64(), r.digest(), r.blob(), r.u32()
+        view, seq, digest = r.u64(), r.u64(), r.digest()
+        payload = r.blob() if table is None else table.take(r.u16())
+        replica = r.u32()
         body_end = r.pos
         msg = PrePrepare(view, seq, digest, payload, replica, _signature(r))
     elif kind in (KIND_PREPARE, KIND_COMMIT):
@@ -301,14 +393,14 @@ def _decode(data: bytes) -> tuple[Message, bytes]:
     elif kind == KIND_VIEW_CHANGE:
         view, stable_seq, stable_digest = r.u64(), r.u64(), r.short_blob()
         proof = tuple(_nested(r, Checkpoint) for _ in range(r.u16()))
-        prepared = tuple(_read_cert(r) for _ in range(r.u16()))
+        prepared = tuple(_read_cert(r, table) for _ in range(r.u16()))
         replica = r.u32()
         body_end = r.pos
         msg = ViewChange(view, stable_seq, stable_digest, proof, prepared, replica, _signature(r))
     elif kind == KIND_NEW_VIEW:
         view = r.u64()
-        vcs = tuple(_nested(r, ViewChange) for _ in range(r.u16()))
-        pps = tuple(_nested(r, PrePrepare) for _ in range(r.u16()))
+        vcs = tuple(_nested(r, ViewChange, table) for _ in range(r.u16()))
+        pps = tuple(_nested(r, PrePrepare, table) for _ in range(r.u16()))
         replica = r.u32()
         body_end = r.pos
         msg = NewView(view, vcs, pps, replica, _signature(r))
@@ -326,6 +418,19 @@ def _decode(data: bytes) -> tuple[Message, bytes]:
         raise MalformedMessage(f"unknown message kind {kind}")
     r.end()
     return msg, data[:body_end]
+
+
+def _decode_packed_new_view(r: _Reader) -> tuple[Message, bytes]:
+    table = _PayloadsRead([r.blob() for _ in range(r.u16())])
+    rest = r.data[r.pos :]
+    packed = _Reader(rest)
+    _version(packed)
+    if packed.u8() != KIND_NEW_VIEW:
+        raise MalformedMessage("a packed new-view must hold a new-view")
+    msg, _ = _decode(rest, table)
+    table.finish()
+    # The signature covers the full body, rebuilt here (the encoding is canonical).
+    return msg, encode_body(msg)
 
 
 def _signature(r: _Reader) -> bytes:
@@ -358,7 +463,7 @@ def decode_message(data: bytes) -> Message:
 def _decode_cert(data: bytes) -> PreparedCertificate:
     r = _Reader(data)
     _version(r)
-    cert = _read_cert(r)
+    cert = _read_cert(r, None)
     r.end()
     return cert
 

@@ -14,7 +14,13 @@ from types import MappingProxyType
 from typing import TypeVar
 
 from .checkpoint import Checkpoints, StableCheckpoint
-from .codec import decode_signed, encode_certificate, encode_checkpoint_proof, encode_message
+from .codec import (
+    decode_signed,
+    encode_certificate,
+    encode_checkpoint_proof,
+    encode_message,
+    encode_wire,
+)
 from .errors import LocalMisuse, MalformedMessage
 from .faults import NO_BUGS, PlantedBugs
 from .log import Log, Slot, in_window
@@ -800,7 +806,8 @@ class Replica:
             self._sign(PrePrepare(self._view, s, b.digest, b.payload, self._me))[0]
             for s, b in plan.entries
         )
-        nv, data = self._sign(NewView(self._view, chosen, pps, self._me))
+        nv = self._sign(NewView(self._view, chosen, pps, self._me))[0]
+        data = encode_wire(nv)  # each prepared batch once, not 2f+2 times
         self._persist(Record(RecordKind.NEW_VIEW, 0, self._view, data))
         self._broadcast(data)
         self._install(nv, data, plan)

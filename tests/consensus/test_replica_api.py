@@ -7,17 +7,23 @@ import pytest
 
 from baaskit.consensus import (
     Batch,
+    BatchCarriedOver,
     ClusterConfig,
     MisbehaviourDetected,
     NewView,
     Outbound,
+    Prepare,
+    PreparedCertificate,
     PrePrepare,
     Ready,
     Record,
+    RecordKind,
     Replica,
     Status,
     ViewChange,
     decode_message,
+    encode_message,
+    encode_wire,
 )
 from baaskit.consensus.signing import seal
 from tests.harness.keys import FakeSigner, FakeVerifier
@@ -189,6 +195,46 @@ def test_the_new_view_is_resent_to_a_peer_at_most_once_per_status_period() -> No
     assert new_views_sent(primary.receive(in_view_change, 2)) == [2]
     assert new_views_sent(primary.receive(vcs[1], 3)) == [3]
     assert new_views_sent(primary.receive(vcs[0], 2)) == []
+
+
+def test_the_new_view_is_sent_and_persisted_packed_and_either_form_installs() -> None:
+    """The new primary sends and persists its new-view in the packed wire form (each prepared
+    batch once, not once per view-change and again in O). A backup installs it, and also one in
+    the full form (as a node of an earlier version sends); a replica restores from either."""
+    batch = Batch(b"a prepared batch " * 100)
+    pp = seal(PrePrepare(0, 1, batch.digest, batch.payload, 0), FakeSigner(0), "api")[0]
+    prepares = tuple(seal(Prepare(0, 1, batch.digest, r), FakeSigner(r), "api")[0] for r in (2, 3))
+    cert = PreparedCertificate(pp, prepares)
+    vcs = {r: seal(ViewChange(1, 0, b"", (), (cert,), r), FakeSigner(r), "api")[1] for r in (1, 2, 3)}
+    primary = make(1)
+    records = list(primary.receive(vcs[2], 2).persist)
+    ready = primary.receive(vcs[3], 3)  # with its own, 2f+1: it installs view 1
+    records += ready.persist
+    [sent] = [m.data for m in ready.messages if isinstance(decode_message(m.data), NewView)]
+    new_view = decode_message(sent)
+    assert isinstance(new_view, NewView)
+    assert [pp.seq for pp in new_view.pre_prepares] == [1]  # O re-proposes the prepared batch
+    assert sent == encode_wire(new_view)
+    full = encode_message(new_view)
+    assert full.count(batch.payload) == 3  # in the view-changes of 2 and 3, and in O
+    assert sent.count(batch.payload) == 1
+    assert [rec.data for rec in records if rec.kind is RecordKind.NEW_VIEW] == [sent]
+
+    for form in (sent, full):
+        backup = make(2)
+        backup.receive(vcs[1], 1)
+        backup.receive(vcs[3], 3)  # f+1 left view 0: it joins
+        assert backup.in_view_change
+        ready = backup.receive(form, 1)
+        assert (backup.view, backup.in_view_change) == (1, False)
+        assert backup.evidence_counts == {}
+        carried = [(ev.seq, ev.batch.payload) for ev in ready.events if isinstance(ev, BatchCarriedOver)]
+        assert carried == [(1, batch.payload)]  # O's batch, from a prepared certificate
+
+    legacy = [Record(rec.kind, rec.seq, rec.view, full) if rec.kind is RecordKind.NEW_VIEW else rec for rec in records]
+    for persisted in (records, legacy):
+        restored = Replica.restore(CFG, 1, FakeSigner(1), FakeVerifier(4), persisted, 0, b"")
+        assert (restored.view, restored.in_view_change, restored.is_primary) == (1, False, True)
 
 
 def test_ready_merge_keeps_order_and_the_highest_forget_below() -> None:
