@@ -10,8 +10,13 @@ carries hundreds of messages. Items are *urgent* (consensus messages, txs for th
 sends them now) or *lazy* (header signatures, txs forwarded only so that a future primary has
 them): lazy items ride in the next frame that goes to that peer anyway, or leave at the next
 forced flush (every tick). A frame costs ~0.1 ms of CPU at each end, and at moderate load most
-frames used to carry a single client request's txs or one header signature. When an outbox is full the oldest items are dropped (counted): PBFT
-tolerates message loss, and a forwarded tx is still held by the node that admitted it.
+frames used to carry a single client request's txs or one header signature.
+A frame takes the queued consensus messages first, then txs and header signatures in the order
+queued: on a link that cannot carry the load, view-changes and votes must not wait behind
+seconds of forwarded txs (pre-prepares carry their txs, so nothing depends on the forwarded
+copy arriving first). When an outbox is full the oldest txs or signatures are dropped, else the
+oldest consensus message (counted): PBFT tolerates message loss, and a forwarded tx is still
+held by the node that admitted it.
 Incoming: every frame is handed to `on_frame(sender, frame)`; awaiting it is the back-pressure.
 A broken stream is re-dialed with exponential backoff; queued items wait for the next stream.
 """
@@ -85,33 +90,41 @@ class TransportStats:
 
 
 class Outbox:
-    """Bounded queue of items for one peer; `take_frame` drains as much as fits in one frame."""
+    """Bounded queue of items for one peer; `take_frame` drains as much as fits in one frame,
+    consensus messages first."""
 
     def __init__(self, limit: int, stats: TransportStats) -> None:
-        self._items: deque[tuple[int, object, int]] = deque()  # (kind, item, size)
+        self._consensus: deque[tuple[object, int]] = deque()  # (message, size)
+        self._others: deque[tuple[int, object, int]] = deque()  # (kind, item, size): txs, signatures
         self._limit = limit
         self._stats = stats
         self._ready = asyncio.Event()
         self._urgent = False  # an item queued since the last frame wants to leave at the next flush
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._consensus) + len(self._others)
 
     def put(self, kind: int, item: object, size: int, urgent: bool = True) -> None:
         """Queue an item; an urgent one leaves at the next flush, a lazy one with the next frame
         or forced flush (see Transport.flush)."""
-        if len(self._items) >= self._limit:
-            self._items.popleft()
+        if len(self) >= self._limit:
+            if self._others:
+                self._others.popleft()
+            else:
+                self._consensus.popleft()
             self._stats.dropped += 1
-        self._items.append((kind, item, size))
+        if kind == _CONSENSUS:
+            self._consensus.append((item, size))
+        else:
+            self._others.append((kind, item, size))
         self._urgent = self._urgent or urgent
 
     def flush(self, force: bool = False) -> None:
-        if self._items and (self._urgent or force):
+        if len(self) and (self._urgent or force):
             self._ready.set()
 
     async def wait(self) -> None:
-        while not self._items:
+        while not len(self):
             self._ready.clear()
             await self._ready.wait()
 
@@ -122,13 +135,16 @@ class Outbox:
         consensus: list[bytes] = []
         txs: list[types_pb2.TxEnvelope] = []
         sigs: list[types_pb2.HeaderSignature] = []
-        while self._items and (budget > 0 or not (consensus or txs or sigs)):
-            kind, item, size = self._items.popleft()
+        # At least one item per frame, even one over the budget.
+        while self._consensus and (budget > 0 or not consensus):
+            item, size = self._consensus.popleft()
             budget -= size
-            if kind == _CONSENSUS:
-                consensus.append(item)  # type: ignore[arg-type]
-                self._stats.consensus_bytes_sent += size
-            elif kind == _TX:
+            consensus.append(item)  # type: ignore[arg-type]
+            self._stats.consensus_bytes_sent += size
+        while self._others and (budget > 0 or not (consensus or txs or sigs)):
+            kind, item, size = self._others.popleft()
+            budget -= size
+            if kind == _TX:
                 txs.append(item)  # type: ignore[arg-type]
             else:
                 sigs.append(item)  # type: ignore[arg-type]
