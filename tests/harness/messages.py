@@ -29,27 +29,40 @@ pre_prepares = st.builds(PrePrepare, u64, u64, digest, payload, rid, sig)
 prepares = st.builds(Prepare, u64, u64, digest, rid, sig)
 commits = st.builds(Commit, u64, u64, digest, rid, sig)
 checkpoints = st.builds(Checkpoint, u64, st.binary(max_size=40), rid, sig)
-certificates = st.builds(
-    PreparedCertificate, pre_prepares, st.lists(prepares, max_size=3).map(tuple)
-)
-view_changes = st.builds(
-    ViewChange,
-    u64,
-    u64,
-    st.binary(max_size=40),
-    st.lists(checkpoints, max_size=3).map(tuple),
-    st.lists(certificates, max_size=2).map(tuple),
-    rid,
-    sig,
-)
-new_views = st.builds(
-    NewView,
-    u64,
-    st.lists(view_changes, max_size=2).map(tuple),
-    st.lists(pre_prepares, max_size=2).map(tuple),
-    rid,
-    sig,
-)
+
+
+def certificates_of(pps: st.SearchStrategy[PrePrepare]) -> st.SearchStrategy[PreparedCertificate]:
+    return st.builds(PreparedCertificate, pps, st.lists(prepares, max_size=3).map(tuple))
+
+
+def view_changes_of(pps: st.SearchStrategy[PrePrepare]) -> st.SearchStrategy[ViewChange]:
+    return st.builds(
+        ViewChange,
+        u64,
+        u64,
+        st.binary(max_size=40),
+        st.lists(checkpoints, max_size=3).map(tuple),
+        st.lists(certificates_of(pps), max_size=2).map(tuple),
+        rid,
+        sig,
+    )
+
+
+def new_views_of(pps: st.SearchStrategy[PrePrepare], size: int = 2) -> st.SearchStrategy[NewView]:
+    """New-views whose pre-prepares (nested in the view-changes, and O) are drawn from `pps`."""
+    return st.builds(
+        NewView,
+        u64,
+        st.lists(view_changes_of(pps), max_size=size).map(tuple),
+        st.lists(pps, max_size=size).map(tuple),
+        rid,
+        sig,
+    )
+
+
+certificates = certificates_of(pre_prepares)
+view_changes = view_changes_of(pre_prepares)
+new_views = new_views_of(pre_prepares)
 statuses = st.builds(Status, u64, st.booleans(), u64, u64, st.booleans(), rid, sig)
 commit_certificates = st.builds(
     CommitCertificate, pre_prepares, st.lists(commits, max_size=3).map(tuple), rid, sig
