@@ -197,13 +197,15 @@ def test_the_new_view_is_resent_to_a_peer_at_most_once_per_status_period() -> No
     assert new_views_sent(primary.receive(vcs[0], 2)) == []
 
 
-def test_the_new_view_is_sent_and_persisted_packed_and_either_form_installs() -> None:
-    """The new primary sends and persists its new-view in the packed wire form (each prepared
-    batch once, not once per view-change and again in O). A backup installs it, and also one in
-    the full form (as a node of an earlier version sends); a replica restores from either."""
-    batch = Batch(b"a prepared batch " * 100)
-    pp = seal(PrePrepare(0, 1, batch.digest, batch.payload, 0), FakeSigner(0), "api")[0]
-    prepares = tuple(seal(Prepare(0, 1, batch.digest, r), FakeSigner(r), "api")[0] for r in (2, 3))
+BATCH = Batch(b"a prepared batch " * 100)
+
+
+def new_view_over_a_prepared_batch() -> tuple[Batch, dict[int, bytes], list[Record], bytes]:
+    """Replicas 2 and 3 prepared BATCH at seq 1 in view 0 and left it; replica 1 installs view 1.
+    Returns the batch, the view-changes of 1, 2 and 3, the new primary's records and the new-view
+    it sent."""
+    pp = seal(PrePrepare(0, 1, BATCH.digest, BATCH.payload, 0), FakeSigner(0), "api")[0]
+    prepares = tuple(seal(Prepare(0, 1, BATCH.digest, r), FakeSigner(r), "api")[0] for r in (2, 3))
     cert = PreparedCertificate(pp, prepares)
     vcs = {r: seal(ViewChange(1, 0, b"", (), (cert,), r), FakeSigner(r), "api")[1] for r in (1, 2, 3)}
     primary = make(1)
@@ -211,6 +213,22 @@ def test_the_new_view_is_sent_and_persisted_packed_and_either_form_installs() ->
     ready = primary.receive(vcs[3], 3)  # with its own, 2f+1: it installs view 1
     records += ready.persist
     [sent] = [m.data for m in ready.messages if isinstance(decode_message(m.data), NewView)]
+    return BATCH, vcs, records, sent
+
+
+def backup_in_view_change(vcs: dict[int, bytes]) -> Replica:
+    backup = make(2)
+    backup.receive(vcs[1], 1)
+    backup.receive(vcs[3], 3)  # f+1 left view 0: it joins
+    assert backup.in_view_change
+    return backup
+
+
+def test_the_new_view_is_sent_and_persisted_packed_and_either_form_installs() -> None:
+    """The new primary sends and persists its new-view in the packed wire form (each prepared
+    batch once, not once per view-change and again in O). A backup installs it, and also one in
+    the full form (as a node of an earlier version sends); a replica restores from either."""
+    batch, vcs, records, sent = new_view_over_a_prepared_batch()
     new_view = decode_message(sent)
     assert isinstance(new_view, NewView)
     assert [pp.seq for pp in new_view.pre_prepares] == [1]  # O re-proposes the prepared batch
@@ -221,10 +239,7 @@ def test_the_new_view_is_sent_and_persisted_packed_and_either_form_installs() ->
     assert [rec.data for rec in records if rec.kind is RecordKind.NEW_VIEW] == [sent]
 
     for form in (sent, full):
-        backup = make(2)
-        backup.receive(vcs[1], 1)
-        backup.receive(vcs[3], 3)  # f+1 left view 0: it joins
-        assert backup.in_view_change
+        backup = backup_in_view_change(vcs)
         ready = backup.receive(form, 1)
         assert (backup.view, backup.in_view_change) == (1, False)
         assert backup.evidence_counts == {}
@@ -235,6 +250,25 @@ def test_the_new_view_is_sent_and_persisted_packed_and_either_form_installs() ->
     for persisted in (records, legacy):
         restored = Replica.restore(CFG, 1, FakeSigner(1), FakeVerifier(4), persisted, 0, b"")
         assert (restored.view, restored.in_view_change, restored.is_primary) == (1, False, True)
+
+
+def test_a_packed_new_view_whose_batch_was_swapped_fails_its_signature() -> None:
+    """The packed bytes are not what was signed: the new-view is checked over its full form,
+    rebuilt from the table, so a payload changed in the table is a bad signature (evidence),
+    and the backup stays in its view change."""
+    batch, vcs, _, sent = new_view_over_a_prepared_batch()
+    forged = b"a forged batch!! " * 100
+    assert len(forged) == len(batch.payload)
+    tampered = sent.replace(batch.payload, forged)
+    assert tampered != sent
+    backup = backup_in_view_change(vcs)
+    before = snapshot(backup)
+    ready = backup.receive(tampered, 1)
+    assert snapshot(backup)[:2] == before[:2] == (1, True)
+    assert backup.evidence_counts == {1: 1}
+    assert [ev.kind for ev in ready.events if isinstance(ev, MisbehaviourDetected)] == ["bad-signature"]
+    backup.receive(sent, 1)  # the real one still installs
+    assert (backup.view, backup.in_view_change) == (1, False)
 
 
 def test_ready_merge_keeps_order_and_the_highest_forget_below() -> None:
