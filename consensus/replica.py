@@ -48,7 +48,7 @@ from .ready import (
 )
 from .records import PRE_PREPARE_KINDS, Record, RecordKind, without_payload
 from .recovery import in_flight, rebuild_slots, recover
-from .signing import Signer, Verifier, seal, verify_body
+from .signing import Signer, Verifier, seal, sign, verify_body
 from .suspicion import TTL_STATUS_PERIODS, Suspicions
 from .types import (
     Batch,
@@ -806,7 +806,7 @@ class Replica:
             self._sign(PrePrepare(self._view, s, b.digest, b.payload, self._me))[0]
             for s, b in plan.entries
         )
-        nv = self._sign(NewView(self._view, chosen, pps, self._me))[0]
+        nv = sign(NewView(self._view, chosen, pps, self._me), self._signer, self._c.chain_id)
         data = encode_wire(nv)  # each prepared batch once, not 2f+2 times
         self._persist(Record(RecordKind.NEW_VIEW, 0, self._view, data))
         self._broadcast(data)

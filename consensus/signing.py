@@ -70,10 +70,14 @@ class Ed25519Verifier:
 M = TypeVar("M", bound=Message)
 
 
+def sign(msg: M, signer: Signer, chain_id: str) -> M:
+    """``msg`` signed over its full body (its ``signature`` is replaced)."""
+    return dataclasses.replace(msg, signature=signer.sign(sign_bytes(chain_id, encode_body(msg))))
+
+
 def seal(msg: M, signer: Signer, chain_id: str) -> tuple[M, bytes]:
-    """Sign ``msg`` (its ``signature`` is replaced); return the signed message and its wire bytes."""
-    body = encode_body(msg)
-    signed = dataclasses.replace(msg, signature=signer.sign(sign_bytes(chain_id, body)))
+    """Sign ``msg``; return the signed message and its full wire bytes."""
+    signed = sign(msg, signer, chain_id)
     return signed, encode_message(signed)
 
 
