@@ -94,7 +94,7 @@ class Outbox:
     consensus messages first."""
 
     def __init__(self, limit: int, stats: TransportStats) -> None:
-        self._consensus: deque[tuple[object, int]] = deque()  # (message, size)
+        self._consensus: deque[bytes] = deque()  # canonical messages (their size is len())
         self._others: deque[tuple[int, object, int]] = deque()  # (kind, item, size): txs, signatures
         self._limit = limit
         self._stats = stats
@@ -114,17 +114,18 @@ class Outbox:
                 self._consensus.popleft()
             self._stats.dropped += 1
         if kind == _CONSENSUS:
-            self._consensus.append((item, size))
+            assert isinstance(item, bytes)
+            self._consensus.append(item)
         else:
             self._others.append((kind, item, size))
         self._urgent = self._urgent or urgent
 
     def flush(self, force: bool = False) -> None:
-        if len(self) and (self._urgent or force):
+        if self and (self._urgent or force):
             self._ready.set()
 
     async def wait(self) -> None:
-        while not len(self):
+        while not self:
             self._ready.clear()
             await self._ready.wait()
 
@@ -137,10 +138,10 @@ class Outbox:
         sigs: list[types_pb2.HeaderSignature] = []
         # At least one item per frame, even one over the budget.
         while self._consensus and (budget > 0 or not consensus):
-            item, size = self._consensus.popleft()
-            budget -= size
-            consensus.append(item)  # type: ignore[arg-type]
-            self._stats.consensus_bytes_sent += size
+            data = self._consensus.popleft()
+            budget -= len(data)
+            consensus.append(data)
+            self._stats.consensus_bytes_sent += len(data)
         while self._others and (budget > 0 or not (consensus or txs or sigs)):
             kind, item, size = self._others.popleft()
             budget -= size
