@@ -48,6 +48,7 @@ from .ready import (
 )
 from .records import PRE_PREPARE_KINDS, Record, RecordKind, without_payload
 from .recovery import in_flight, rebuild_slots, recover
+from .retransmit import RetransmitBackoff
 from .signing import Signer, Verifier, seal, sign, verify_body
 from .suspicion import TTL_STATUS_PERIODS, Suspicions
 from .types import (
@@ -94,6 +95,9 @@ GAP_SAMPLES = 16
 # and no evidence of progress, instead of the request-timer limit. A killed primary process is
 # the common failure; its peers see their streams break at once.
 LINK_LOSS_TICKS = 4
+# Whole batches are re-sent to a peer that stays behind at most after 1, 2, 4 ... up to this
+# many Status periods (consensus/retransmit.py; 16 periods = 8 s with the node's 50 ms tick).
+RETRANSMIT_CAP_PERIODS = 16
 
 
 class Replica:
@@ -152,6 +156,10 @@ class Replica:
         # Each peer's progress at its last Status (view, in view change, last committed): whole
         # batches are retransmitted only to a peer that stopped moving (normal_case.py).
         self._peer_progress: dict[ReplicaId, tuple[int, bool, int]] = {}
+        # ...and at most at a doubling interval while the peer stays behind (retransmit.py).
+        self._resend_batches = RetransmitBackoff(
+            config.status_interval_ticks, RETRANSMIT_CAP_PERIODS * config.status_interval_ticks
+        )
         self._now = 0
         # Peers whose link the node reported down (peer_link); only membership is ever asked.
         self._unreachable: set[ReplicaId] = set()
@@ -894,11 +902,16 @@ class Replica:
         progress = (s.view, s.in_view_change, s.last_committed)
         previous = self._peer_progress.get(s.replica)
         self._peer_progress[s.replica] = progress
+        stuck = previous is None or previous == progress
+        if not stuck and s.last_committed >= self._log.last_committed:
+            # Caught up by committing (not: both stand still, which is when waits matter most).
+            self._resend_batches.caught_up(s.replica)
         if lacks_new_view(s, view=self._view, in_view_change=self._in_vc):
             self._send_new_view(s.replica)
         for data in retransmissions(
             s,
-            moved=previous is not None and previous != progress,
+            # (a peer that moved lacks nothing but what is on its way; see retransmit.py)
+            moved=not (stuck and self._resend_batches.take(s.replica, self._now)),
             view=self._view,
             in_view_change=self._in_vc,
             stable=self._cp.stable,

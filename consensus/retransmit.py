@@ -1,0 +1,54 @@
+"""When a replica re-sends whole batches to a peer whose Status shows no progress.
+
+A peer that stopped committing may have lost a message (a stream broke, a full queue dropped
+it), and the pre-prepares and commit certificates it lacks are re-sent on its Status. But a peer
+on a slow link also shows no progress for a Status period or two, while what it lacks is still
+on its way. Re-sent at every Status, the copies (every in-flight batch, from every replica that
+holds it) multiplied the bytes on the link exactly when it could least carry them: with the peer
+links of a 4-node cluster shaped to 80 Mbit/s, full load needed ~41 Mbit/s, yet the re-sent
+batches filled the links until nothing arrived in time and the cluster stopped committing.
+
+So batches go to a peer at once the first time, then only after a wait that doubles each time
+(up to a cap) while the peer stays behind; a Status showing it committed up to where this
+replica is resets the wait. Two replicas that both stand still do not count as caught up: that
+is the congested case, where the waits matter most. Small messages (checkpoint votes, the
+new-view) are not affected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .types import ReplicaId
+
+
+@dataclass
+class _Wait:
+    due: int  # first tick at which batches may be re-sent again
+    ticks: int  # the wait after that re-send
+
+
+class RetransmitBackoff:
+    def __init__(self, base_ticks: int, cap_ticks: int) -> None:
+        if not 0 < base_ticks <= cap_ticks:
+            raise ValueError(f"backoff {base_ticks}..{cap_ticks} ticks")
+        self._base = base_ticks
+        self._cap = cap_ticks
+        self._peers: dict[ReplicaId, _Wait] = {}
+
+    def caught_up(self, peer: ReplicaId) -> None:
+        """The peer has committed all this replica has: its next lack is a fresh one."""
+        self._peers.pop(peer, None)
+
+    def take(self, peer: ReplicaId, now: int) -> bool:
+        """Whether batches may be re-sent to `peer` at tick `now`; if so, the next wait starts
+        (base, 2 x base, ... up to the cap)."""
+        wait = self._peers.get(peer)
+        if wait is None:
+            self._peers[peer] = _Wait(now + self._base, min(2 * self._base, self._cap))
+            return True
+        if now < wait.due:
+            return False
+        wait.due = now + wait.ticks
+        wait.ticks = min(2 * wait.ticks, self._cap)
+        return True
