@@ -160,6 +160,10 @@ class Replica:
         self._resend_batches = RetransmitBackoff(
             config.status_interval_ticks, RETRANSMIT_CAP_PERIODS * config.status_interval_ticks
         )
+        # This replica's own view-change is broadcast again at the same doubling waits.
+        self._resend_view_change = RetransmitBackoff(
+            config.status_interval_ticks, RETRANSMIT_CAP_PERIODS * config.status_interval_ticks
+        )
         self._now = 0
         # Peers whose link the node reported down (peer_link); only membership is ever asked.
         self._unreachable: set[ReplicaId] = set()
@@ -289,8 +293,9 @@ class Replica:
         if self._status_timer >= self._c.status_interval_ticks:
             self._status_timer = 0
             self._broadcast_status()
-            if self._in_vc and self._vc.mine is not None:
-                self._broadcast(self._vc.mine)
+            mine = self._vc.mine if self._in_vc else None
+            if mine is not None and self._resend_view_change.take(self._me, self._now):
+                self._broadcast(mine)
         if self._in_vc and self._vc.abandoned(self._view, self._q.view_change):
             # C&L: the new-view timer runs only once 2f+1 replicas left the view, so a replica
             # alone in a view change does not run away to ever higher views.
@@ -770,6 +775,7 @@ class Replica:
         self._suspicions.clear()
         self._gaps.clear()
         self._vc.timer = self._idle = self._stalled = 0
+        self._resend_view_change.reset(self._me)
         self._request_timeouts += 1  # whatever the reason: the next view gets a longer request timer
         st = self._cp.stable
         prepared = self._log.prepared_above(st.seq)
@@ -905,7 +911,7 @@ class Replica:
         stuck = previous is None or previous == progress
         if not stuck and s.last_committed >= self._log.last_committed:
             # Caught up by committing (not: both stand still, which is when waits matter most).
-            self._resend_batches.caught_up(s.replica)
+            self._resend_batches.reset(s.replica)
         if lacks_new_view(s, view=self._view, in_view_change=self._in_vc):
             self._send_new_view(s.replica)
         for data in retransmissions(

@@ -170,6 +170,23 @@ def test_a_peer_that_stays_behind_gets_batches_again_only_after_doubling_waits()
     assert resent_pre_prepares(primary.receive(status(1, 1), 1)) == [2]  # ...and then lost seq 2
 
 
+def test_a_replica_in_a_view_change_broadcasts_it_again_only_after_doubling_waits() -> None:
+    """At full load a view-change holds MBs (the prepared batches). Broadcast again at every
+    Status period, it filled slow links: on 40 Mbit/s peer links one replica that had left the
+    view alone sent its 7 MB view-change five times in 20 s. Now: again after 1, 2, 4 ...
+    periods. Fails on the rule without waits (every period)."""
+    period = CFG.status_interval_ticks
+    rep = make(1)
+    rep.receive(pre_prepare(1, b"bad"), 0)
+    rep.validated(0, 1, Batch(b"bad").digest, False)  # leaves view 0 alone: a lone view change
+    assert rep.in_view_change and rep.view == 1
+    sent_at = []
+    for tick in range(1, 16 * period + 1):
+        if any(isinstance(decode_message(m.data), ViewChange) for m in rep.tick().messages):
+            sent_at.append(tick / period)
+    assert sent_at == [1, 2, 4, 8, 16]
+
+
 class CountingVerifier(FakeVerifier):
     def __init__(self, n: int) -> None:
         super().__init__(n)
