@@ -78,47 +78,45 @@ def lacks_new_view(s: Status, *, view: int, in_view_change: bool) -> bool:
 
 
 def retransmissions(
-    s: Status,
-    *,
-    moved: bool,
-    view: int,
-    in_view_change: bool,
-    stable: StableCheckpoint,
-    own_checkpoints: Mapping[int, bytes],
-    slots: Mapping[int, Slot],
-    last_committed: int,
-    decisions: Mapping[int, Decision],
-) -> Iterator[bytes | Decision]:
-    """What to send to a peer whose Status is ``s`` (already-signed bytes, possibly signed by
-    others, or a Decision to wrap in a CommitCertificate), besides the new-view of our view if it
-    is behind in views (``lacks_new_view``): the proof of our stable checkpoint if its own is
-    older, and our own checkpoints above its stable one (a lost checkpoint vote would otherwise
-    block the window); proofs of the batches we committed and it did not (whatever its view);
-    and, if it is in our view, the pre-prepares and our own votes for the seqs neither of us
-    has committed.
-
-    The last two (whole batches) only go to a peer that has not ``moved`` since its previous
-    Status (same view, same last committed seq): a peer that is committing lacks nothing but what
-    is on its way to it. Sent on every Status, they were most of the consensus bytes a loaded
-    cluster sent: every node re-sent each ~200 kB batch in flight to every peer at each Status.
-    A peer that missed a message stops committing at that seq, and gets it at its next Status."""
-    active = not in_view_change
+    s: Status, *, stable: StableCheckpoint, own_checkpoints: Mapping[int, bytes]
+) -> Iterator[bytes]:
+    """The small things to send to a peer whose Status is ``s``, besides the new-view of our view
+    if it is behind in views (``lacks_new_view``): the proof of our stable checkpoint if its own
+    is older, and our own checkpoints above its stable one (a lost checkpoint vote would
+    otherwise block the window). Whole batches are `batch_retransmissions`."""
     if s.stable_seq < stable.seq:
         for cp in stable.proof:
             yield encode_message(cp)
     for seq in sorted(own_checkpoints):  # not stable yet: the peer may have lost our vote
         if seq > s.stable_seq:
             yield own_checkpoints[seq]
-    if moved:
-        return
-    for seq in sorted(decisions):
-        if seq > s.last_committed:
-            yield decisions[seq]
-    if active and s.view == view and not s.in_view_change:
+
+
+def batch_retransmissions(
+    s: Status,
+    *,
+    view: int,
+    in_view_change: bool,
+    slots: Mapping[int, Slot],
+    last_committed: int,
+    decisions: Mapping[int, Decision],
+) -> list[bytes | Decision]:
+    """What a peer whose Status is ``s`` lacks that carries whole batches (already-signed bytes,
+    possibly signed by others, or a Decision to wrap in a CommitCertificate): proofs of the
+    batches we committed and it did not (whatever its view); and, if it is in our view, the
+    pre-prepares and our own votes for the seqs neither of us has committed.
+
+    The replica sends them only to a peer that has not moved since its previous Status (same
+    view, same last committed seq): a peer that is committing lacks nothing but what is on its
+    way to it. Sent on every Status, they were most of the consensus bytes a loaded cluster
+    sent: every node re-sent each ~200 kB batch in flight to every peer at each Status. A peer
+    that missed a message stops committing at that seq, and gets it at its next Status (and
+    after doubling waits if it stays behind: retransmit.py)."""
+    out: list[bytes | Decision] = [decisions[seq] for seq in sorted(decisions) if seq > s.last_committed]
+    if not in_view_change and s.view == view and not s.in_view_change:
         for seq in sorted(slots):
             if seq <= max(s.last_committed, last_committed):
                 continue
             slot = slots[seq]
-            for data in (slot.pre_prepare_bytes, slot.my_prepare, slot.my_commit):
-                if data is not None:
-                    yield data
+            out.extend(d for d in (slot.pre_prepare_bytes, slot.my_prepare, slot.my_commit) if d is not None)
+    return out

@@ -23,9 +23,10 @@ from .codec import (
 )
 from .errors import LocalMisuse, MalformedMessage
 from .faults import NO_BUGS, PlantedBugs
-from .log import Log, Slot, in_window
+from .log import Decision, Log, Slot, in_window
 from .normal_case import (
     DEFERRABLE,
+    batch_retransmissions,
     check_commit_certificate,
     lacks_new_view,
     malformed_by_signer,
@@ -914,18 +915,24 @@ class Replica:
             self._resend_batches.reset(s.replica)
         if lacks_new_view(s, view=self._view, in_view_change=self._in_vc):
             self._send_new_view(s.replica)
-        for data in retransmissions(
-            s,
-            # (a peer that moved lacks nothing but what is on its way; see retransmit.py)
-            moved=not (stuck and self._resend_batches.take(s.replica, self._now)),
-            view=self._view,
-            in_view_change=self._in_vc,
-            stable=self._cp.stable,
-            own_checkpoints={seq: data for seq, (_, data) in self._cp.own.items()},
-            slots=self._log.slots,
-            last_committed=self._log.last_committed,
-            decisions=self._log.decisions,
-        ):
+        out: list[bytes | Decision] = list(
+            retransmissions(
+                s, stable=self._cp.stable, own_checkpoints={seq: data for seq, (_, data) in self._cp.own.items()}
+            )
+        )
+        if stuck:  # (a peer that moved lacks nothing but what is on its way)
+            batches = batch_retransmissions(
+                s,
+                view=self._view,
+                in_view_change=self._in_vc,
+                slots=self._log.slots,
+                last_committed=self._log.last_committed,
+                decisions=self._log.decisions,
+            )
+            # A wait is used up only when there is something to re-send (retransmit.py).
+            if batches and self._resend_batches.take(s.replica, self._now):
+                out.extend(batches)
+        for data in out:
             if isinstance(data, tuple):
                 cc = CommitCertificate(data[0], data[1], self._me)
                 data = self._sign(cc)[1]

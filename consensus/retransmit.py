@@ -11,7 +11,8 @@ batches filled the links until nothing arrived in time and the cluster stopped c
 So batches go to a peer at once the first time, then only after a wait that doubles each time
 (up to a cap) while the peer stays behind; a Status showing it committed up to where this
 replica is resets the wait. Two replicas that both stand still do not count as caught up: that
-is the congested case, where the waits matter most. Small messages (checkpoint votes) are not
+is the congested case, where the waits matter most. Only a re-send uses up a wait: the Statuses
+of an idle peer, which lacks nothing, leave them as they are. Small messages (checkpoint votes) are not
 affected; the new-view goes to a peer at most once per Status period (Replica._send_new_view).
 
 A replica's own view-change (MBs at full load: it holds the batches prepared above its stable

@@ -170,6 +170,19 @@ def test_a_peer_that_stays_behind_gets_batches_again_only_after_doubling_waits()
     assert resent_pre_prepares(primary.receive(status(1, 1), 1)) == [2]  # ...and then lost seq 2
 
 
+def test_statuses_of_an_idle_peer_do_not_use_up_the_waits() -> None:
+    """The waits count re-sends, not Statuses: an idle cluster's peers stand still at every
+    Status with nothing to re-send, and a batch one of them then lacks goes to it at once, not
+    up to 16 Status periods later."""
+    period = CFG.status_interval_ticks
+    primary = make(0)
+    for _ in range(8):
+        assert resent_pre_prepares(primary.receive(status(1, 0), 1)) == []  # nothing in flight
+        ticks(primary, period)
+    primary.propose(Batch(b"one"))
+    assert resent_pre_prepares(primary.receive(status(1, 0), 1)) == [1]
+
+
 def test_a_replica_in_a_view_change_broadcasts_it_again_only_after_doubling_waits() -> None:
     """At full load a view-change holds MBs (the prepared batches). Broadcast again at every
     Status period, it filled slow links: on 40 Mbit/s peer links one replica that had left the
