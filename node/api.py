@@ -40,6 +40,10 @@ class ApiBackend(Protocol):
         """All-or-nothing admission; raises ApiError."""
         ...
 
+    async def await_held(self, acks: list[api_pb2.TxAck]) -> None:
+        """Until the txs admitted here are held by f peers (they outlive this node); raises ApiError."""
+        ...
+
     async def wait_txs(self, tx_ids: list[bytes], timeout_s: float) -> list[api_pb2.TxPosition]: ...
 
     def tx_proof(self, tx_id: bytes) -> api_pb2.TxProof | None: ...
@@ -133,7 +137,9 @@ class ApiService(api_pb2_grpc.ApiServicer):
         try:
             txs = list(request.txs)
             await self._preverify(txs)
-            return self._admit(txs)
+            response = self._admit(txs)
+            await self._b.await_held(list(response.acks))
+            return response
         except ApiError as exc:
             await context.abort(*_abort_code(exc))
             raise  # unreachable: abort raises
@@ -147,6 +153,7 @@ class ApiService(api_pb2_grpc.ApiServicer):
                 txs = list(request.txs)
                 await self._preverify(txs)
                 acks.extend(self._admit(txs).acks)
+            await self._b.await_held(acks)
         except ApiError as exc:
             await context.abort(exc.code, f"{exc.message} (after {len(acks)} acknowledged in this stream)")
         return api_pb2.SubmitResponse(acks=acks)

@@ -54,6 +54,7 @@ from .api import SubscriptionHub
 from .certificates import CertificateCollector
 from .config import TUNING_DEFAULTS
 from .executor import BlockExecutor, ExecutedBlock, ExecutionError
+from .holds import HoldTracker
 from .mempool import Mempool
 from .metrics import EVIDENCE, PROPOSALS_ABSTAINED, CpuMeter, Metrics
 from .proposal import Proposal, ProposalError, encode_proposal, is_null
@@ -124,6 +125,7 @@ class Driver:
         metrics: Metrics,
         hub: SubscriptionHub,
         watch: CommitWatch,
+        holds: HoldTracker,
         params: DriverParams,
         catch_up: CatchUp | None = None,
     ) -> None:
@@ -139,6 +141,7 @@ class Driver:
         self._metrics = metrics
         self._hub = hub
         self._watch = watch
+        self._holds = holds
         self._p = params
         self._catch_up = catch_up
         self._cpu = CpuMeter(metrics)
@@ -165,7 +168,7 @@ class Driver:
         self._held: list[BatchCommitted] = []  # committed batches held until it is reached
         self._booked = store.last_height()  # height up to which fetched blocks were accounted for
         self._fetch_from = 0  # our height when the running (or last) fetch started
-        self._deferred: deque[peer_pb2.PeerFrame] = deque()  # forwarded-tx frames held back
+        self._deferred: deque[tuple[int, peer_pb2.PeerFrame]] = deque()  # (sender, frame) of forwarded txs held back
         self._deferred_txs = 0
         self._arrival_ms: int | None = None  # when the earliest frame of this round arrived
         self.last_commit_ms = 0
@@ -234,7 +237,7 @@ class Driver:
             self._metrics.incr(DRIVER_ROUNDS)
             ready = EMPTY
             ticks = 0
-            forwarded: list[peer_pb2.PeerFrame] = []
+            forwarded: list[tuple[int, peer_pb2.PeerFrame]] = []
             # Proposals are checked against the clock when their frames ARRIVED: a node whose
             # loop lags (frames queued for seconds) must not blame an honest primary's block
             # time for its own backlog.
@@ -251,7 +254,7 @@ class Driver:
                         continue
                     ticks += 1
                 elif item[0] == "frame" and item[2].txs:
-                    forwarded.append(item[2])
+                    forwarded.append((item[1], item[2]))
                 ready = ready.merge(self._handle(item))
             if ticks:
                 self._maybe_catch_up()
@@ -351,16 +354,18 @@ class Driver:
                 ready = ready.merge(self.replica.receive(bytes(data), sender))
         with self._cpu.section("header_signatures_in"):
             self._on_header_signatures(sender, frame)
+        if frame.held_tx_ids:
+            self._holds.held(sender, frame.held_tx_ids)
         return ready
 
-    def _defer_forwarded(self, frames: list[peer_pb2.PeerFrame]) -> None:
+    def _defer_forwarded(self, frames: list[tuple[int, peer_pb2.PeerFrame]]) -> None:
         self._deferred.extend(frames)
-        self._deferred_txs += sum(len(f.txs) for f in frames)
-        oldest: list[peer_pb2.PeerFrame] = []
+        self._deferred_txs += sum(len(f.txs) for _, f in frames)
+        oldest: list[tuple[int, peer_pb2.PeerFrame]] = []
         while self._deferred_txs > DEFERRED_TXS_LIMIT and self._deferred:
-            frame = self._deferred.popleft()
+            sender, frame = self._deferred.popleft()
             self._deferred_txs -= len(frame.txs)
-            oldest.append(frame)
+            oldest.append((sender, frame))
         if oldest:
             self._ingest_forwarded(oldest)
 
@@ -369,11 +374,18 @@ class Driver:
             frames, self._deferred, self._deferred_txs = list(self._deferred), deque(), 0
             self._ingest_forwarded(frames)
 
-    def _ingest_forwarded(self, frames: list[peer_pb2.PeerFrame]) -> None:
-        """Txs peers forwarded (their clients' requests): verified once, into the mempool."""
+    def _ingest_forwarded(self, frames: list[tuple[int, peer_pb2.PeerFrame]]) -> None:
+        """Txs peers forwarded (their clients' requests): verified once, into the mempool. Each
+        sender is told which of its txs this node now holds (it answers its client's Submit once
+        f peers hold them: node/holds.py)."""
+        added = 0
         with self._cpu.section("txs_in"):
-            envelopes = [pbconv.envelope_from_pb(t) for frame in frames for t in frame.txs]
-            added = self._mempool.add_forwarded(envelopes, self._store.is_committed)
+            for sender, frame in frames:
+                envelopes = [pbconv.envelope_from_pb(t) for t in frame.txs]
+                got = self._mempool.add_forwarded(envelopes, self._store.is_committed)
+                added += got.added
+                if got.held:
+                    self._transport.send_held_tx_ids(sender, got.held)
         if added:
             self._note_pending()
 
@@ -578,6 +590,7 @@ class Driver:
         if blk.height == self._booked + 1:  # else fetched blocks below it await _install_fetched
             self._booked = blk.height
         self._mempool.remove_committed([*blk.tx_ids, *blk.skipped])
+        self._holds.committed([*blk.tx_ids, *blk.skipped])
         self._validator.committed(blk.height)
         self._clock.observe(blk.header.time_ms)
         vote = blk.vote()
@@ -684,7 +697,9 @@ class Driver:
         if height <= before:
             return
         self._metrics.incr(CATCHUP_BLOCKS, height - before)
-        self._mempool.remove_committed(self._committed_ids(before + 1, height))
+        ids = self._committed_ids(before + 1, height)
+        self._mempool.remove_committed(ids)
+        self._holds.committed(ids)
         self._validator.committed(height)
         header = self._executor.last_header()
         if header is not None:

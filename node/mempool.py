@@ -53,6 +53,15 @@ class _Entry:
     resent_view: int = -1  # the last view in which this tx was re-sent to that view's primary
 
 
+@dataclass(frozen=True, slots=True)
+class Forwarded:
+    """What `add_forwarded` did with a peer's txs: how many it added, and the ids this node now
+    holds (added now, pending or in flight already, or committed), which the peer is told."""
+
+    added: int
+    held: list[bytes]
+
+
 IsCommitted = Callable[[bytes], bool]
 
 
@@ -192,15 +201,17 @@ class Mempool:
             self._metrics.incr(TXS_ADMITTED, len(fresh))
         return acks
 
-    def add_forwarded(self, envelopes: Sequence[TxEnvelope], is_committed: IsCommitted) -> int:
-        """Txs forwarded by a peer: each checked alone; invalid ones skipped and counted.
-        Returns how many were added. Stops adding when full (the sender still holds them)."""
+    def add_forwarded(self, envelopes: Sequence[TxEnvelope], is_committed: IsCommitted) -> Forwarded:
+        """Txs forwarded by a peer: each checked alone; invalid ones skipped and counted. Stops
+        adding when full (the sender still holds the rest, and is not told this node holds them)."""
         added = 0
+        held: list[bytes] = []
         for envelope in envelopes:
             tx_id = envelope.tx_id
             # Known or committed first: a copy that arrives late (lazily forwarded, re-sent) must
             # not cost an Ed25519 verification (the cache entry left at commit).
             if tx_id in self or is_committed(tx_id):
+                held.append(tx_id)
                 continue
             if self._reason(envelope) is not None:
                 self.forwarded_rejected += 1
@@ -211,7 +222,8 @@ class Mempool:
                 break
             self._pending[tx_id] = _Entry(envelope, self._tick)
             added += 1
-        return added
+            held.append(tx_id)
+        return Forwarded(added, held)
 
     # -- proposing and committing --------------------------------------------------------------
 

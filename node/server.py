@@ -33,6 +33,7 @@ from .certificates import CertificateCollector
 from .config import NodeConfig
 from .driver import Driver, DriverParams
 from .executor import BlockExecutor, ExecutionError
+from .holds import HoldTracker
 from .mempool import Mempool
 from .metrics import Metrics
 from .service import CommitWatch, NodeService
@@ -156,6 +157,7 @@ async def _serve(
     def consensus_status() -> tuple[int, int, int]:
         return driver_box[0].consensus_status() if driver_box else (0, 0, 0)
 
+    holds = HoldTracker(genesis.f)  # a Submit is answered once f peers hold its txs
     service = NodeService(
         genesis=genesis,
         me=me,
@@ -164,6 +166,7 @@ async def _serve(
         app=app,  # type: ignore[arg-type]
         metrics=metrics,
         watch=watch,
+        holds=holds,
         on_admitted=admitted,
         consensus_status=consensus_status,
         tx_proof=executor.tx_proof,
@@ -216,6 +219,7 @@ async def _serve(
             metrics=metrics,
             hub=hub,
             watch=watch,
+            holds=holds,
             params=DriverParams(
                 max_batch_txs=cfg.max_batch_txs,
                 batch_delay_ms=cfg.batch_delay_ms,

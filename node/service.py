@@ -2,6 +2,7 @@
 
 Reads go straight to the store (committed data only); admission goes to the mempool and the
 admitted txs are handed to `on_admitted` (the driver broadcasts them and wakes the proposer).
+A Submit is answered once f peers hold what it admitted (`await_held`, node/holds.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from baaskit.wire.v1 import api_pb2, types_pb2
 from . import pbconv
 from .executor import TxProofData
 from .grpc_errors import ApiError, admission_status
+from .holds import HoldTracker
 from .mempool import AdmissionError, Mempool
 from .metrics import CpuMeter, Metrics
 from .storage import KVStore
@@ -59,6 +61,11 @@ class CommitWatch:
 
 
 StatusSource = Callable[[], tuple[int, int, int]]  # (view, primary, stable checkpoint)
+# How long a Submit waits for f peers to hold its txs. Under full load on loopback that takes one
+# peer round trip (ms); on a saturated link the forwarded txs queue behind the pre-prepares.
+# Below the SDK's and the bench's call deadlines, so the client gets this message, not a deadline.
+HOLD_TIMEOUT_S = 8.0
+_WAITS_FOR_HOLDERS = (api_pb2.AckCode.Value("ACCEPTED"), api_pb2.AckCode.Value("DUPLICATE"))
 
 
 class NodeService:
@@ -72,6 +79,7 @@ class NodeService:
         app: Application,
         metrics: Metrics,
         watch: CommitWatch,
+        holds: HoldTracker,
         on_admitted: Callable[[list[TxEnvelope]], None],
         consensus_status: StatusSource,
         tx_proof: Callable[[bytes], TxProofData | None],
@@ -86,6 +94,7 @@ class NodeService:
         self._app = app
         self._metrics = metrics
         self._watch = watch
+        self._holds = holds
         self._on_admitted = on_admitted
         self._consensus_status = consensus_status
         self._tx_proof = tx_proof
@@ -110,8 +119,24 @@ class NodeService:
             raise ApiError(admission_status(exc.code), exc.message) from None
         accepted = [env for env, ack in zip(envelopes, acks, strict=True) if ack.code.name == "ACCEPTED"]
         if accepted:
+            self._holds.admitted(env.tx_id for env in accepted)  # before they are forwarded
             self._on_admitted(accepted)
         return [api_pb2.TxAck(tx_id=a.tx_id, code=api_pb2.AckCode.Value(a.code.name)) for a in acks]
+
+    async def await_held(self, acks: Sequence[api_pb2.TxAck], timeout_s: float = HOLD_TIMEOUT_S) -> None:
+        """Return once every tx admitted here among `acks` (ACCEPTED now, or DUPLICATE of one
+        still waiting) is held by f peers or committed, so that it outlives this node. Raises
+        ApiError UNAVAILABLE after `timeout_s` (the txs stay admitted and may still commit)."""
+        ids = [a.tx_id for a in acks if a.code in _WAITS_FOR_HOLDERS]
+        if await self._holds.wait(ids, timeout_s):
+            return
+        waiting = len(self._holds.unsafe(ids))
+        raise ApiError(
+            grpc.StatusCode.UNAVAILABLE,
+            f"{waiting} admitted transaction(s) not yet held by {self._holds.needed} other member(s) "
+            f"after {timeout_s:.0f} s (are the peer links down?); they may still commit: resubmit "
+            "them to another node (resubmitting is idempotent)",
+        )
 
     # -- reads ---------------------------------------------------------------------------------
 

@@ -95,7 +95,7 @@ class Outbox:
 
     def __init__(self, limit: int, stats: TransportStats) -> None:
         self._consensus: deque[bytes] = deque()  # canonical messages (their size is len())
-        self._others: deque[tuple[int, object, int]] = deque()  # (kind, item, size): txs, signatures
+        self._others: deque[tuple[int, object, int]] = deque()  # (kind, item, size): txs, signatures, held ids
         self._limit = limit
         self._stats = stats
         self._ready = asyncio.Event()
@@ -136,27 +136,32 @@ class Outbox:
         consensus: list[bytes] = []
         txs: list[types_pb2.TxEnvelope] = []
         sigs: list[types_pb2.HeaderSignature] = []
+        held: list[bytes] = []
         # At least one item per frame, even one over the budget.
         while self._consensus and (budget > 0 or not consensus):
             data = self._consensus.popleft()
             budget -= len(data)
             consensus.append(data)
             self._stats.consensus_bytes_sent += len(data)
-        while self._others and (budget > 0 or not (consensus or txs or sigs)):
+        while self._others and (budget > 0 or not (consensus or txs or sigs or held)):
             kind, item, size = self._others.popleft()
             budget -= size
             if kind == _TX:
                 txs.append(item)  # type: ignore[arg-type]
-            else:
+            elif kind == _SIG:
                 sigs.append(item)  # type: ignore[arg-type]
+            else:
+                assert isinstance(item, list)
+                held.extend(item)
         frame.consensus.extend(consensus)
         frame.txs.extend(txs)
         frame.header_signatures.extend(sigs)
-        self._stats.messages_sent += len(consensus) + len(txs) + len(sigs)
+        frame.held_tx_ids.extend(held)
+        self._stats.messages_sent += len(consensus) + len(txs) + len(sigs) + len(held)
         return frame
 
 
-_CONSENSUS, _TX, _SIG = 0, 1, 2
+_CONSENSUS, _TX, _SIG, _HELD = 0, 1, 2, 3
 
 
 class _Link:
@@ -211,6 +216,12 @@ class Transport:
         """Lazy: certificates are not on the commit path, so the vote rides with the next frame."""
         for link in self._targets(to):
             link.outbox.put(_SIG, sig, 150, urgent=False)
+
+    def send_held_tx_ids(self, to: int, tx_ids: list[bytes]) -> None:
+        """Urgent: the peer's client waits for these (its Submit is answered once f peers hold
+        the txs, node/holds.py). One item for the whole list, so it leaves in one frame."""
+        for link in self._targets(to):
+            link.outbox.put(_HELD, tx_ids, 34 * len(tx_ids))
 
     def flush(self, force: bool = False) -> None:
         """Wake the writers of peers with urgent items queued (all peers with anything queued if

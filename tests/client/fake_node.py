@@ -62,6 +62,9 @@ class SandboxBackend:
     def preverify(self, txs: list[types_pb2.TxEnvelope]) -> None:
         pass  # admit verifies; nothing to cache here
 
+    async def await_held(self, acks: list[api_pb2.TxAck]) -> None:
+        pass  # one process holds the whole sandbox chain: no peer to hand txs to
+
     def admit(self, txs: list[types_pb2.TxEnvelope]) -> list[api_pb2.TxAck]:
         envs = [TxEnvelope(bytes(t.payload), bytes(t.signer), bytes(t.signature)) for t in txs]
         for env in envs:

@@ -79,6 +79,32 @@ def test_sigkill_primary_during_load_view_change_and_every_acked_tx_commits(clus
     print(f"acked {len(load.acked)}, view {statuses[1].view}, top {top}, {time.monotonic() - killed_at:.1f}s")
 
 
+def test_txs_the_primary_acknowledged_commit_though_it_is_killed_as_soon_as_it_answers(
+    cluster: Cluster,
+) -> None:
+    """ACCEPTED means the txs outlive the node that said it: it answers once f peers hold them.
+    The test above loads only the backups, whose txs reach the primary urgently; here the
+    primary itself admits, and dies the moment its answer arrives. Before the answer waited for
+    holders, the txs were still in its outbox (an idle primary proposes after batch_delay_ms and
+    forwards its clients' txs lazily), and they were lost with it."""
+    watcher = 1  # a node that was not killed last round (it knows the current view)
+    submitted: list[bytes] = []
+    for r in range(3):  # each round kills the primary of the view the last round ended in
+        primary = cluster.status(watcher).primary
+        survivor = (primary + 1) % cluster.n
+        txs = [cluster.kv_tx(f"acked-by-{primary}-{r}-{j}", "x", client=j % 4) for j in range(50)]
+        acks = cluster.submit(txs, node=primary).acks
+        cluster.kill(primary)
+        assert [a.code for a in acks] == [ACCEPTED] * len(txs)
+        submitted += [t.tx_id for t in txs]
+        positions = cluster.wait_txs(submitted, node=survivor, timeout_s=60)
+        missing = [p.tx_id.hex()[:12] for p in positions if not p.committed]
+        assert not missing, f"round {r}: {len(missing)} txs the killed primary acknowledged never committed"
+        cluster.restart(primary)
+        cluster.wait_height(max(p.height for p in positions), members=[primary], timeout_s=60)
+        watcher = survivor
+
+
 def test_sigkill_and_restart_backup_catches_up_to_identical_blocks(cluster: Cluster) -> None:
     with Load(cluster, nodes=[0, 1, 2]) as load:
         time.sleep(0.5)

@@ -38,6 +38,7 @@ from baaskit.node.driver import (
     DriverParams,
 )
 from baaskit.node.executor import BlockExecutor, ExecutedBlock
+from baaskit.node.holds import HoldTracker
 from baaskit.node.mempool import Mempool
 from baaskit.node.metrics import SIGNATURE_VERIFICATIONS, Metrics
 from baaskit.node.proposal import encode_proposal
@@ -61,6 +62,7 @@ class RecordingTransport:
 
     def __init__(self) -> None:
         self.consensus: list[tuple[int | None, bytes]] = []
+        self.held: list[tuple[int, list[bytes]]] = []
         self.sent = asyncio.Event()
         self.peers = [m.index for m in CHAIN.genesis.members if m.index != ME]
 
@@ -75,6 +77,9 @@ class RecordingTransport:
 
     def send_header_signature(self, sig: types_pb2.HeaderSignature, to: int | None = None) -> None:
         pass
+
+    def send_held_tx_ids(self, to: int, tx_ids: list[bytes]) -> None:
+        self.held.append((to, list(tx_ids)))
 
     def flush(self, force: bool = False) -> None:
         pass
@@ -107,6 +112,7 @@ def make_driver(
     catch_up: Callable[[int], Awaitable[int]],
     me: int = ME,
     params: DriverParams | None = None,
+    holds: HoldTracker | None = None,
 ) -> tuple[Driver, BlockExecutor, Mempool]:
     cache = VerifiedTxCache(metrics=metrics)
     executor = BlockExecutor(
@@ -135,6 +141,7 @@ def make_driver(
         metrics=metrics,
         hub=SubscriptionHub(),
         watch=CommitWatch(),
+        holds=holds if holds is not None else HoldTracker(CHAIN.genesis.f),
         params=params or DriverParams(catchup_lag=8),
         catch_up=catch_up,
     )
@@ -380,6 +387,43 @@ def test_the_primary_paces_blocks_that_are_not_full(monkeypatch: pytest.MonkeyPa
             clock[0] += 1
             await admit("a", "b", "c", "d")  # a full block does not wait
             assert metrics.get(PROPOSALS) == 3
+        finally:
+            loop_task.cancel()
+            await asyncio.gather(loop_task, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(scenario(), GUARD_S))
+
+
+def test_forwarded_txs_are_reported_held_to_their_sender_and_peers_reports_settle_admitted_txs() -> None:
+    """The two halves of "a Submit is answered once f peers hold its txs" (node/holds.py): this
+    node tells a sender which of its forwarded txs it holds (not one whose signature fails), and
+    a peer's report that it holds txs admitted here makes them safe."""
+    holds = HoldTracker(CHAIN.genesis.f)
+
+    async def scenario() -> None:
+        store, transport, metrics = MemoryStore(), RecordingTransport(), Metrics()
+
+        async def no_catch_up(target: int) -> int:
+            return store.last_height()
+
+        driver, _, mempool = make_driver(store, transport, metrics, no_catch_up, holds=holds)
+        loop_task = asyncio.create_task(driver.run())
+        try:
+            good = [CHAIN.tx(f"fwd{i}", "1") for i in range(3)]
+            forged = TxEnvelope(good[0].payload, good[0].signer, bytes(64))
+            frame = peer_pb2.PeerFrame(txs=[pbconv.envelope_to_pb(e) for e in [forged, *good]])
+            await driver.on_frame(2, frame)
+            await until(lambda: bool(transport.held))
+            assert transport.held == [(2, [e.tx_id for e in good])]
+            assert all(e.tx_id in mempool for e in good)
+
+            mine = [CHAIN.tx(f"mine{i}", "1") for i in range(2)]
+            mempool.admit(mine, store.is_committed)
+            holds.admitted(e.tx_id for e in mine)
+            assert holds.unsafe(e.tx_id for e in mine) == [e.tx_id for e in mine]
+            await driver.on_frame(3, peer_pb2.PeerFrame(held_tx_ids=[mine[0].tx_id]))
+            await until(lambda: holds.unsafe([mine[0].tx_id]) == [])
+            assert holds.unsafe(e.tx_id for e in mine) == [mine[1].tx_id]  # f = 1 holder each
         finally:
             loop_task.cancel()
             await asyncio.gather(loop_task, return_exceptions=True)

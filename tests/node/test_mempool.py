@@ -119,9 +119,11 @@ def test_forwarded_txs_checked_one_by_one() -> None:
     forged = TxEnvelope(t.payload, t.signer, bytes(64))
     outsider = make_tx(CHAIN.outsider, CHAIN_ID, "kv", "set", {"key": "k", "value": "v"})
     good = [CHAIN.tx(f"k{i}", "v") for i in range(4)]
-    added = m.add_forwarded([forged, good[0], outsider, good[0], good[1], good[2], good[3]], never)
-    assert added == 3 and len(m) == 3
+    got = m.add_forwarded([forged, good[0], outsider, good[0], good[1], good[2], good[3]], never)
+    assert got.added == 3 and len(m) == 3
     assert m.forwarded_rejected == 2
+    # The sender is told what this node holds: not the rejected ones, not the one left out (full).
+    assert got.held == [good[0].tx_id, good[0].tx_id, good[1].tx_id, good[2].tx_id]
 
 
 def test_verify_once_across_admit_and_forward() -> None:
@@ -222,10 +224,12 @@ def test_late_forwarded_copies_cost_no_verification() -> None:
     cache = VerifiedTxCache()
     m = Mempool(10, cache, CHAIN.genesis.enrolled_keys(), CHAIN_ID, Metrics())
     tx = CHAIN.tx("late", "1")
-    assert m.add_forwarded([tx], never) == 1 and cache.verifications == 1
-    assert m.add_forwarded([tx], never) == 0  # pending already
+    assert m.add_forwarded([tx], never).added == 1 and cache.verifications == 1
+    again = m.add_forwarded([tx], never)  # pending already: held, not added again
+    assert again.added == 0 and again.held == [tx.tx_id]
     m.take(1)
     m.remove_committed([tx.tx_id])
     cache.forget([tx])  # what the executor does at commit
-    assert m.add_forwarded([tx], lambda tx_id: tx_id == tx.tx_id) == 0  # committed meanwhile
+    late = m.add_forwarded([tx], lambda tx_id: tx_id == tx.tx_id)  # committed meanwhile: held
+    assert late.added == 0 and late.held == [tx.tx_id]
     assert cache.verifications == 1 and len(m) == 0

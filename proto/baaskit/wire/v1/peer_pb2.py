@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from baaskit.wire.v1 import types_pb2 as baaskit_dot_wire_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x62\x61\x61skit/wire/v1/peer.proto\x12\x0f\x62\x61\x61skit.wire.v1\x1a\x1b\x62\x61\x61skit/wire/v1/types.proto\")\n\x05Hello\x12\x10\n\x08\x63hain_id\x18\x01 \x01(\t\x12\x0e\n\x06member\x18\x02 \x01(\r\"\xac\x01\n\tPeerFrame\x12%\n\x05hello\x18\x01 \x01(\x0b\x32\x16.baaskit.wire.v1.Hello\x12\x11\n\tconsensus\x18\x02 \x03(\x0c\x12(\n\x03txs\x18\x03 \x03(\x0b\x32\x1b.baaskit.wire.v1.TxEnvelope\x12;\n\x11header_signatures\x18\x04 \x03(\x0b\x32 .baaskit.wire.v1.HeaderSignature\"<\n\x12\x46\x65tchBlocksRequest\x12\x13\n\x0b\x66rom_height\x18\x01 \x01(\x04\x12\x11\n\tto_height\x18\x02 \x01(\x04\x32\xa4\x01\n\x04Peer\x12\x45\n\x07\x43onnect\x12\x1a.baaskit.wire.v1.PeerFrame\x1a\x1a.baaskit.wire.v1.PeerFrame(\x01\x30\x01\x12U\n\x0b\x46\x65tchBlocks\x12#.baaskit.wire.v1.FetchBlocksRequest\x1a\x1f.baaskit.wire.v1.CertifiedBlock0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x62\x61\x61skit/wire/v1/peer.proto\x12\x0f\x62\x61\x61skit.wire.v1\x1a\x1b\x62\x61\x61skit/wire/v1/types.proto\")\n\x05Hello\x12\x10\n\x08\x63hain_id\x18\x01 \x01(\t\x12\x0e\n\x06member\x18\x02 \x01(\r\"\xc1\x01\n\tPeerFrame\x12%\n\x05hello\x18\x01 \x01(\x0b\x32\x16.baaskit.wire.v1.Hello\x12\x11\n\tconsensus\x18\x02 \x03(\x0c\x12(\n\x03txs\x18\x03 \x03(\x0b\x32\x1b.baaskit.wire.v1.TxEnvelope\x12;\n\x11header_signatures\x18\x04 \x03(\x0b\x32 .baaskit.wire.v1.HeaderSignature\x12\x13\n\x0bheld_tx_ids\x18\x05 \x03(\x0c\"<\n\x12\x46\x65tchBlocksRequest\x12\x13\n\x0b\x66rom_height\x18\x01 \x01(\x04\x12\x11\n\tto_height\x18\x02 \x01(\x04\x32\xa4\x01\n\x04Peer\x12\x45\n\x07\x43onnect\x12\x1a.baaskit.wire.v1.PeerFrame\x1a\x1a.baaskit.wire.v1.PeerFrame(\x01\x30\x01\x12U\n\x0b\x46\x65tchBlocks\x12#.baaskit.wire.v1.FetchBlocksRequest\x1a\x1f.baaskit.wire.v1.CertifiedBlock0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,9 +35,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_HELLO']._serialized_start=76
   _globals['_HELLO']._serialized_end=117
   _globals['_PEERFRAME']._serialized_start=120
-  _globals['_PEERFRAME']._serialized_end=292
-  _globals['_FETCHBLOCKSREQUEST']._serialized_start=294
-  _globals['_FETCHBLOCKSREQUEST']._serialized_end=354
-  _globals['_PEER']._serialized_start=357
-  _globals['_PEER']._serialized_end=521
+  _globals['_PEERFRAME']._serialized_end=313
+  _globals['_FETCHBLOCKSREQUEST']._serialized_start=315
+  _globals['_FETCHBLOCKSREQUEST']._serialized_end=375
+  _globals['_PEER']._serialized_start=378
+  _globals['_PEER']._serialized_end=542
 # @@protoc_insertion_point(module_scope)

@@ -16,16 +16,18 @@ class Hello(_message.Message):
     def __init__(self, chain_id: _Optional[str] = ..., member: _Optional[int] = ...) -> None: ...
 
 class PeerFrame(_message.Message):
-    __slots__ = ("hello", "consensus", "txs", "header_signatures")
+    __slots__ = ("hello", "consensus", "txs", "header_signatures", "held_tx_ids")
     HELLO_FIELD_NUMBER: _ClassVar[int]
     CONSENSUS_FIELD_NUMBER: _ClassVar[int]
     TXS_FIELD_NUMBER: _ClassVar[int]
     HEADER_SIGNATURES_FIELD_NUMBER: _ClassVar[int]
+    HELD_TX_IDS_FIELD_NUMBER: _ClassVar[int]
     hello: Hello
     consensus: _containers.RepeatedScalarFieldContainer[bytes]
     txs: _containers.RepeatedCompositeFieldContainer[_types_pb2.TxEnvelope]
     header_signatures: _containers.RepeatedCompositeFieldContainer[_types_pb2.HeaderSignature]
-    def __init__(self, hello: _Optional[_Union[Hello, _Mapping]] = ..., consensus: _Optional[_Iterable[bytes]] = ..., txs: _Optional[_Iterable[_Union[_types_pb2.TxEnvelope, _Mapping]]] = ..., header_signatures: _Optional[_Iterable[_Union[_types_pb2.HeaderSignature, _Mapping]]] = ...) -> None: ...
+    held_tx_ids: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, hello: _Optional[_Union[Hello, _Mapping]] = ..., consensus: _Optional[_Iterable[bytes]] = ..., txs: _Optional[_Iterable[_Union[_types_pb2.TxEnvelope, _Mapping]]] = ..., header_signatures: _Optional[_Iterable[_Union[_types_pb2.HeaderSignature, _Mapping]]] = ..., held_tx_ids: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class FetchBlocksRequest(_message.Message):
     __slots__ = ("from_height", "to_height")
