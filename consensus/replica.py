@@ -99,6 +99,10 @@ LINK_LOSS_TICKS = 4
 # Whole batches are re-sent to a peer that stays behind at most after 1, 2, 4 ... up to this
 # many Status periods (consensus/retransmit.py; 16 periods = 8 s with the node's 50 ms tick).
 RETRANSMIT_CAP_PERIODS = 16
+# A replica's own view-change goes again only after this many Status periods (2 s with the node's
+# 50 ms tick), then at doubling waits: its streams deliver the first copy unless a link broke, and
+# at full load it is MBs that the new primary's new-view would queue behind (consensus/retransmit.py).
+VIEW_CHANGE_RESEND_PERIODS = 4
 
 
 class Replica:
@@ -161,8 +165,13 @@ class Replica:
         self._resend_batches = RetransmitBackoff(
             config.status_interval_ticks, RETRANSMIT_CAP_PERIODS * config.status_interval_ticks
         )
-        # This replica's own view-change is broadcast again at the same doubling waits.
+        # This replica's own view-change is broadcast again at doubling waits from its first
+        # broadcast, and the new-view goes again to each peer that asks at doubling waits.
         self._resend_view_change = RetransmitBackoff(
+            VIEW_CHANGE_RESEND_PERIODS * config.status_interval_ticks,
+            RETRANSMIT_CAP_PERIODS * config.status_interval_ticks,
+        )
+        self._resend_new_view = RetransmitBackoff(
             config.status_interval_ticks, RETRANSMIT_CAP_PERIODS * config.status_interval_ticks
         )
         self._now = 0
@@ -776,7 +785,7 @@ class Replica:
         self._suspicions.clear()
         self._gaps.clear()
         self._vc.timer = self._idle = self._stalled = 0
-        self._resend_view_change.reset(self._me)
+        self._resend_view_change.sent(self._me, self._now)  # broadcast below
         self._request_timeouts += 1  # whatever the reason: the next view gets a longer request timer
         st = self._cp.stable
         prepared = self._log.prepared_above(st.seq)
@@ -826,7 +835,9 @@ class Replica:
         self._persist(Record(RecordKind.NEW_VIEW, 0, self._view, data))
         self._broadcast(data)
         self._install(nv, data, plan)
-        self._vc.sent_to = dict.fromkeys((r for r in range(self._c.n) if r != self._me), self._now)
+        for peer in range(self._c.n):
+            if peer != self._me:
+                self._resend_new_view.sent(peer, self._now)
 
     def _installed_or_passed(self, view: int) -> bool:
         return view < self._view or (view == self._view and not self._in_vc)
@@ -843,7 +854,7 @@ class Replica:
             return
         self._persist(Record(RecordKind.NEW_VIEW, 0, nv.view, data))
         self._install(nv, data, plan)
-        self._vc.sent_to[nv.replica] = self._now  # its primary has it
+        self._resend_new_view.sent(nv.replica, self._now)  # its primary has it
 
     def _install(self, nv: NewView, data: bytes, plan: NewViewPlan) -> None:
         old_slots = self._log.slots if nv.view == self._view else {}
@@ -855,6 +866,7 @@ class Replica:
         self._view, self._in_vc, self._idle, self._stalled = nv.view, False, 0, 0
         self._commits_in_view = 0
         self._vc.installed(nv.view, data)
+        self._resend_new_view.clear()  # a new new-view: every peer may ask for it at once
         self._persist(Record(RecordKind.VIEW, 1, nv.view, b"\x00"))
         self._log.slots = old_slots
         if plan.stable.seq > self._cp.stable.seq:
@@ -942,16 +954,12 @@ class Replica:
             self._leave_if_suspected()
 
     def _send_new_view(self, peer: ReplicaId) -> None:
-        """Send the new-view of our view to ``peer``, at most once per Status period: enough to
-        reach a peer that lost it, and the copies that a Status or view-change crossing the
-        first one asked for (2-4 per view change at full load, ~5 MB each) no longer queue in
-        front of the new view's first pre-prepares."""
-        last = self._vc.sent_to.get(peer)
-        if self._vc.new_view is None or (
-            last is not None and self._now - last < self._c.status_interval_ticks
-        ):
+        """Send the new-view of our view to ``peer``, which asked for it (its Status, or a late
+        view-change), at doubling waits per peer (consensus/retransmit.py): enough to reach a
+        peer that lost it, while a copy still on its way on a slow link (MBs at full load) is
+        not sent again at every Status in front of the new view's first pre-prepares."""
+        if self._vc.new_view is None or not self._resend_new_view.take(peer, self._now):
             return
-        self._vc.sent_to[peer] = self._now
         self._out.messages.append(Outbound(peer, self._vc.new_view))
 
     # ------------------------------------------------------------------ helpers

@@ -18,8 +18,16 @@ affected; the new-view goes to a peer at most once per Status period (Replica._s
 A replica's own view-change (MBs at full load: it holds the batches prepared above its stable
 checkpoint) was broadcast again at every Status period while its view change lasted: the same
 multiplication. On 40 Mbit/s peer links one replica that had left the view alone sent its 7 MB
-view-change five times in 20 s. It now goes again at the same doubling waits, counted from the
-start of each view change.
+view-change five times in 20 s. It goes again only after doubling waits counted from its first
+broadcast, the first of VIEW_CHANGE_RESEND_PERIODS (consensus/replica.py). With the peer links
+shaped to 80 Mbit/s and the primary killed at full load, waits starting at one period still sent
+each survivor's ~2 MB view-change 5 times in its first 4 s (40-60 MB per node in 20 s, counted per
+message kind): the new primary's new-view queued behind them, the other replicas' new-view timers
+ran out, and the cluster went through views 1, 2 and 3 in 15-40 s.
+
+The new-view (MBs too) goes to a peer whose Status or late view-change shows it lacks it, also at
+doubling waits per peer from the broadcast: a peer whose copy is still on its way on a slow link
+asks again at every Status.
 """
 
 from __future__ import annotations
@@ -42,6 +50,14 @@ class RetransmitBackoff:
         self._base = base_ticks
         self._cap = cap_ticks
         self._peers: dict[ReplicaId, _Wait] = {}
+
+    def clear(self) -> None:
+        """Start over for every peer."""
+        self._peers.clear()
+
+    def sent(self, peer: ReplicaId, now: int) -> None:
+        """A copy just went to `peer` (a first broadcast): the next one only after the base wait."""
+        self._peers[peer] = _Wait(now + self._base, min(2 * self._base, self._cap))
 
     def reset(self, peer: ReplicaId) -> None:
         """Start over: the next `take` for `peer` is at once (its next lack is a fresh one)."""

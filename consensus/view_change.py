@@ -187,10 +187,6 @@ class ViewChanges:
         self.latest: dict[ReplicaId, ViewChange] = {}
         self.mine: bytes | None = None
         self.new_view: bytes | None = None
-        # The tick new_view was last sent to each peer: at full load it is MBs, and re-sent on
-        # every crossing Status or late view-change it queued in front of the new view's first
-        # pre-prepares on the same stream (consensus/replica.py _send_new_view).
-        self.sent_to: dict[ReplicaId, int] = {}
         self.failures = 0
         self.timer = 0
 
@@ -216,4 +212,3 @@ class ViewChanges:
     def installed(self, view: int, new_view: bytes) -> None:
         self.latest = {r: v for r, v in self.latest.items() if v.view > view}
         self.mine, self.new_view, self.timer = None, new_view, 0
-        self.sent_to = {}
