@@ -25,6 +25,8 @@ TXS_ADMITTED = "txs_admitted"
 TXS_REJECTED = "txs_rejected"
 FORWARDED_REJECTED = "forwarded_rejected"
 PROPOSALS_REJECTED = "proposals_rejected"
+# Submits answered UNAVAILABLE because f peers did not report holding their txs in time (holds.py)
+SUBMITS_NOT_HELD = "submits_not_held"
 # Proposals this replica did not vote on: their block time was too far behind its clock when it
 # got to them, i.e. it was lagging (node/validation.py ProposalValidator.behind_ms).
 PROPOSALS_ABSTAINED = "proposals_abstained"
@@ -45,6 +47,7 @@ KNOWN = (
     TXS_REJECTED,
     FORWARDED_REJECTED,
     PROPOSALS_REJECTED,
+    SUBMITS_NOT_HELD,
     PROPOSALS_ABSTAINED,
     CERTIFICATES,
     DIVERGENT_HEADERS,

@@ -25,7 +25,7 @@ from .executor import TxProofData
 from .grpc_errors import ApiError, admission_status
 from .holds import HoldTracker
 from .mempool import AdmissionError, Mempool
-from .metrics import CpuMeter, Metrics
+from .metrics import SUBMITS_NOT_HELD, CpuMeter, Metrics
 from .storage import KVStore
 
 
@@ -131,6 +131,7 @@ class NodeService:
         if await self._holds.wait(ids, timeout_s):
             return
         waiting = len(self._holds.unsafe(ids))
+        self._metrics.incr(SUBMITS_NOT_HELD)
         raise ApiError(
             grpc.StatusCode.UNAVAILABLE,
             f"{waiting} admitted transaction(s) not yet held by {self._holds.needed} other member(s) "
@@ -213,6 +214,7 @@ class NodeService:
         metrics["fsyncs"] = max(metrics.get("fsyncs", 0), self._store.sync_batches)
         metrics.update(self._runtime_counters())
         metrics.update(self._cpu.thread_total())
+        metrics["txs_awaiting_holders"] = len(self._holds)  # admitted here, not held by f peers yet
         return api_pb2.StatusResponse(
             chain_id=self.genesis.chain_id,
             member=self.me,

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import asyncio
 
+import grpc
+import pytest
+
+from baaskit.node import pbconv
+from baaskit.node.grpc_errors import ApiError
 from baaskit.node.holds import HoldTracker
+from baaskit.node.mempool import Mempool
+from baaskit.node.metrics import SUBMITS_NOT_HELD, Metrics
+from baaskit.node.service import CommitWatch, NodeService
+from baaskit.node.storage import MemoryStore
+from baaskit.node.verified import VerifiedTxCache
+from baaskit.tx import TxEnvelope
+
+from .chain import kv_app, make_chain
 
 A, B, C = b"a" * 32, b"b" * 32, b"c" * 32
 SHORT_S = 0.05  # only for the waits that must time out
@@ -52,3 +65,40 @@ def test_nothing_waits_when_no_peer_is_needed_or_nothing_was_admitted_here() -> 
         assert await HoldTracker(needed=1).wait([B], SHORT_S) is True  # forwarded here, not admitted
 
     asyncio.run(asyncio.wait_for(scenario(), GUARD_S))
+
+
+def test_a_submit_whose_txs_no_peer_holds_is_answered_unavailable_with_a_message() -> None:
+    """NodeService.await_held (what the Submit RPC awaits after admission): without f holders in
+    time, UNAVAILABLE saying so, counted in `submits_not_held`; the txs stay admitted and are
+    answered at once when a peer's report arrives later."""
+    chain = make_chain()
+    store, metrics = MemoryStore(), Metrics()
+    mempool = Mempool(100, VerifiedTxCache(), chain.genesis.enrolled_keys(), chain.genesis.chain_id, metrics)
+    holds = HoldTracker(chain.genesis.f)
+    handed: list[TxEnvelope] = []
+    service = NodeService(
+        genesis=chain.genesis,
+        me=1,
+        store=store,
+        mempool=mempool,
+        app=kv_app(),
+        metrics=metrics,
+        watch=CommitWatch(),
+        holds=holds,
+        on_admitted=handed.extend,
+        consensus_status=lambda: (0, 0, 0),
+        tx_proof=lambda tx_id: None,
+        ready=lambda: True,
+    )
+    tx = chain.tx("k", "v")
+    acks = service.admit([pbconv.envelope_to_pb(tx)])
+    assert handed == [tx]  # forwarded after it was tracked
+    with pytest.raises(ApiError) as refused:
+        asyncio.run(service.await_held(acks, timeout_s=SHORT_S))
+    assert refused.value.code == grpc.StatusCode.UNAVAILABLE
+    assert "not yet held by 1 other member" in refused.value.message
+    assert metrics.get(SUBMITS_NOT_HELD) == 1
+    assert service.status().metrics["txs_awaiting_holders"] == 1 and tx.tx_id in mempool
+    holds.held(2, [tx.tx_id])
+    asyncio.run(service.await_held(acks, timeout_s=SHORT_S))  # held now: answered at once
+    assert service.status().metrics["txs_awaiting_holders"] == 0
