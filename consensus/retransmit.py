@@ -23,7 +23,7 @@ broadcast, the first of VIEW_CHANGE_RESEND_PERIODS (consensus/replica.py). With 
 shaped to 80 Mbit/s and the primary killed at full load, waits starting at one period still sent
 each survivor's ~2 MB view-change 5 times in its first 4 s (40-60 MB per node in 20 s, counted per
 message kind): the new primary's new-view queued behind them, the other replicas' new-view timers
-ran out, and the cluster went through views 1, 2 and 3 in 15-40 s.
+ran out, and the cluster often went through views 1, 2 and 3 (13-40 s).
 
 The new-view (MBs too) goes to a peer whose Status or late view-change shows it lacks it, also at
 doubling waits per peer from the broadcast: a peer whose copy is still on its way on a slow link
