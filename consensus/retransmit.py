@@ -12,8 +12,8 @@ So batches go to a peer at once the first time, then only after a wait that doub
 (up to a cap) while the peer stays behind; a Status showing it committed up to where this
 replica is resets the wait. Two replicas that both stand still do not count as caught up: that
 is the congested case, where the waits matter most. Only a re-send uses up a wait: the Statuses
-of an idle peer, which lacks nothing, leave them as they are. Small messages (checkpoint votes) are not
-affected; the new-view goes to a peer at most once per Status period (Replica._send_new_view).
+of an idle peer, which lacks nothing, leave them as they are. Small messages (checkpoint votes)
+are not affected.
 
 A replica's own view-change (MBs at full load: it holds the batches prepared above its stable
 checkpoint) was broadcast again at every Status period while its view change lasted: the same
@@ -39,8 +39,8 @@ from .types import ReplicaId
 
 @dataclass
 class _Wait:
-    due: int  # first tick at which batches may be re-sent again
-    ticks: int  # the wait after that re-send
+    due: int  # first tick at which a copy may go again
+    ticks: int  # the wait after that copy
 
 
 class RetransmitBackoff:
@@ -68,7 +68,7 @@ class RetransmitBackoff:
         (base, 2 x base, ... up to the cap)."""
         wait = self._peers.get(peer)
         if wait is None:
-            self._peers[peer] = _Wait(now + self._base, min(2 * self._base, self._cap))
+            self.sent(peer, now)
             return True
         if now < wait.due:
             return False

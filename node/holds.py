@@ -73,7 +73,7 @@ class HoldTracker:
         for tx_id in pending:
             self._waiters.setdefault(tx_id, []).append(waiter)
         try:
-            await asyncio.wait_for(asyncio.shield(waiter.future), timeout_s)
+            await asyncio.wait_for(waiter.future, timeout_s)
             return True
         except TimeoutError:
             return False

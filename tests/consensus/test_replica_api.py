@@ -200,8 +200,8 @@ def test_a_replica_in_a_view_change_broadcasts_it_again_only_after_doubling_wait
     for tick in range(1, 60 * period + 1):
         if any(isinstance(decode_message(m.data), ViewChange) for m in rep.tick().messages):
             sent_at.append(tick / period)
-    first = VIEW_CHANGE_RESEND_PERIODS
-    assert sent_at == [first, first + 2 * first, first + 6 * first, first + 6 * first + 16, first + 6 * first + 32]
+    assert VIEW_CHANGE_RESEND_PERIODS == 4
+    assert sent_at == [4, 12, 28, 44, 60]  # then waits of 8, 16 and 16 (the cap) periods
 
 
 class CountingVerifier(FakeVerifier):
@@ -250,18 +250,15 @@ def test_the_new_view_is_resent_to_a_peer_that_asks_only_after_doubling_waits() 
     in_view_change = seal(Status(1, True, 0, 0, False, 2), FakeSigner(2), "api")[1]
     assert new_views_sent(primary.receive(in_view_change, 2)) == []
     assert new_views_sent(primary.receive(vcs[0], 2)) == []  # its view-change, late
-    for _ in range(CFG.status_interval_ticks - 1):
-        primary.tick()
+    ticks(primary, CFG.status_interval_ticks - 1)
     assert new_views_sent(primary.receive(in_view_change, 2)) == []
     primary.tick()
     assert new_views_sent(primary.receive(in_view_change, 2)) == [2]
     assert new_views_sent(primary.receive(vcs[1], 3)) == [3]
     assert new_views_sent(primary.receive(vcs[0], 2)) == []
-    for _ in range(CFG.status_interval_ticks):
-        primary.tick()
+    ticks(primary, CFG.status_interval_ticks)
     assert new_views_sent(primary.receive(in_view_change, 2)) == []  # 2 periods now
-    for _ in range(CFG.status_interval_ticks):
-        primary.tick()
+    ticks(primary, CFG.status_interval_ticks)
     assert new_views_sent(primary.receive(in_view_change, 2)) == [2]
 
 
