@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from .failover import describe
+from .offline import LABELS
+from .targets import judge
 
 
 def _avg(values: dict[Any, float]) -> float:
@@ -73,7 +75,12 @@ def format_report(bound: dict[str, Any], runs: list[dict[str, Any]], extras: dic
     if extras:
         lines.append("")
         for name, value in extras.items():
-            lines.append(f"{name}: {value}")
+            label, shown = LABELS.get(name, (name, "{}"))
+            lines.append(f"{label}: {shown.format(value)}")
+    lines += ["", "targets (printed, never asserted):"]
+    verdicts = judge(bound, runs, extras)
+    width = max(len(v.target) for v in verdicts)
+    lines += [f"  {v.target:<{width}}  {v.status:<12}  {v.measured}" for v in verdicts]
     return "\n".join(lines)
 
 

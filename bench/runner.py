@@ -156,6 +156,7 @@ def summarize(
         "busy_retries": r.rejected_busy,
         "errors": r.errors,
         "committed_tx_per_s": committed / window,
+        "load_s": window,  # first submit to last commit seen
         "latency_ms": {
             "p50": percentile(lat, 50),
             "p95": percentile(lat, 95),

@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from baaskit.bench.bound import measure_bound
     from baaskit.bench.report import format_report
     from baaskit.bench.runner import RunSpec, run_load
+    from baaskit.bench.targets import judge
     from baaskit.node.cluster import ClusterError
 
     if args.duration <= 0 or args.concurrency <= 0:
@@ -93,7 +94,9 @@ def run(args: argparse.Namespace) -> int:
         if tmp is not None:
             tmp.cleanup()
     if args.json:
-        print(json.dumps({"bound": bound, "runs": runs, "sweep": sweep, "extras": extras}, indent=2, default=str))
+        targets = [v.to_json() for v in judge(bound, runs, extras)]
+        print(json.dumps({"bound": bound, "runs": runs, "sweep": sweep, "extras": extras, "targets": targets},
+                         indent=2, default=str))
     else:
         print(format_report(bound, runs, extras))
         if sweep:
