@@ -44,10 +44,11 @@ def judge(bound: dict[str, Any], runs: Sequence[dict[str, Any]], extras: dict[st
     """One verdict per target, in the order the issue lists them. Runs with a fault count only
     for the fault target: a killed primary is not a measure of throughput or latency."""
     clean = [r for r in runs if "fault" not in r]
+    suffix = " without --fault" if len(clean) < len(runs) else ""  # a faulted run was made instead
     return [
-        _throughput(bound, clean),
-        _latency(clean),
-        _rss(clean),
+        _throughput(bound, clean, suffix),
+        _latency(clean, suffix),
+        _rss(clean, suffix),
         _recovery([r for r in runs if "fault" in r]),
         _client_figure(
             f"≥ {MIN_DOCS_PER_S:,.0f} documents/s through client-side aggregation",
@@ -60,11 +61,11 @@ def judge(bound: dict[str, Any], runs: Sequence[dict[str, Any]], extras: dict[st
     ]
 
 
-def _throughput(bound: dict[str, Any], runs: Sequence[dict[str, Any]]) -> Verdict:
+def _throughput(bound: dict[str, Any], runs: Sequence[dict[str, Any]], suffix: str) -> Verdict:
     target = f"committed tx/s ≥ {MIN_BOUND_RATIO:.0%} of the verification bound (closed loop at maximum)"
     closed = [r for r in runs if r["offered_rate"] is None]
     if not closed:
-        return Verdict(target, NOT_MEASURED, "needs --max")
+        return Verdict(target, NOT_MEASURED, "needs --max" + suffix)
     best = max(r["committed_tx_per_s"] for r in closed)
     ratio = best / bound["tx_per_s"]
     return Verdict(
@@ -74,22 +75,22 @@ def _throughput(bound: dict[str, Any], runs: Sequence[dict[str, Any]]) -> Verdic
     )
 
 
-def _latency(runs: Sequence[dict[str, Any]]) -> Verdict:
+def _latency(runs: Sequence[dict[str, Any]], suffix: str) -> Verdict:
     target = f"p50 ≤ {MAX_P50_MS:g} ms and p99 ≤ {MAX_P99_MS:g} ms at {LATENCY_RATE:,.0f} tx/s offered"
     at_rate = [r for r in runs if r["offered_rate"] == LATENCY_RATE]
     if not at_rate:
-        return Verdict(target, NOT_MEASURED, f"needs --rate {LATENCY_RATE:.0f}")
+        return Verdict(target, NOT_MEASURED, f"needs --rate {LATENCY_RATE:.0f}" + suffix)
     r = at_rate[-1]
     p50, p99 = r["latency_ms"]["p50"], r["latency_ms"]["p99"]
     ok = p50 <= MAX_P50_MS and p99 <= MAX_P99_MS  # NaN (nothing committed) compares False
     return Verdict(target, MET if ok else NOT_MET, f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")
 
 
-def _rss(runs: Sequence[dict[str, Any]]) -> Verdict:
+def _rss(runs: Sequence[dict[str, Any]], suffix: str) -> Verdict:
     target = f"RSS flat over a {RSS_RUN_S / 60:g}-minute run at full load (≤ {MAX_RSS_GROWTH:.0%} growth per node)"
     long_runs = [r for r in runs if r["offered_rate"] is None and r.get("load_s", 0.0) >= RSS_RUN_S]
     if not long_runs:
-        return Verdict(target, NOT_MEASURED, f"needs --max --duration {RSS_RUN_S:.0f}")
+        return Verdict(target, NOT_MEASURED, f"needs --max --duration {RSS_RUN_S:.0f}" + suffix)
     growth = rss_growth(long_runs[-1]["rss_mb_over_time"])
     if not growth:
         return Verdict(target, NOT_MEASURED, "too few RSS samples after the warm-up")

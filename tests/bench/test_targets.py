@@ -104,6 +104,10 @@ def test_a_target_without_the_run_that_measures_it_is_not_measured_and_says_whic
 def test_a_run_with_a_killed_primary_counts_only_for_the_recovery_target() -> None:
     verdicts = judge(BOUND, [killed(1.0, 0)], {})
     assert statuses(verdicts)[:4] == [NOT_MEASURED, NOT_MEASURED, NOT_MEASURED, MET]
+    assert [v.measured for v in verdicts[:3]] == [
+        "needs --max without --fault", "needs --rate 1000 without --fault",
+        "needs --max --duration 600 without --fault",
+    ]
 
 
 def test_rss_growth_compares_the_later_half_with_the_earlier_half_after_the_warm_up() -> None:
