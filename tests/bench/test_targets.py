@@ -99,6 +99,10 @@ def test_a_target_without_the_run_that_measures_it_is_not_measured_and_says_whic
     # an open-loop run at another rate, or a closed-loop run shorter than 10 minutes, does not count
     short = run(None, tx_per_s=5000.0, load_s=599.0, rss_mb_over_time=series([100.0] * 22))
     assert statuses(judge(BOUND, [run(500.0), short], {}))[:3] == [MET, NOT_MEASURED, NOT_MEASURED]
+    sparse = run(None, load_s=600.0, rss_mb_over_time=series([100.0] * 5))  # 3 samples after the warm-up
+    assert judge(BOUND, [sparse], {})[2] == Verdict(
+        targets._rss([sparse], "").target, NOT_MEASURED, "too few RSS samples after the warm-up"
+    )
 
 
 def test_a_run_with_a_killed_primary_counts_only_for_the_recovery_target() -> None:
